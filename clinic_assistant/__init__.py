@@ -1,0 +1,1 @@
+"""The clinic assistant's own Python code that Rasa and the action server load."""

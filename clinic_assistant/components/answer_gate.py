@@ -1,0 +1,246 @@
+"""AnswerGate: decides whether the NLU's answer is trustworthy enough to give.
+
+It runs after the intent classifier and the ResponseSelector and does four things:
+
+* button payloads ``/faq/<topic>`` become that exact answer (Rasa's own payload
+  parser knows no retrieval intents);
+* input with no words, or with too few English words (gibberish, another
+  language), becomes the intent ``unreadable_input``;
+* a low intent confidence, a low confidence of the chosen answer itself (the
+  FallbackClassifier only looks at the intent, rasa issues 9723/9751) or two
+  answers too close to call become ``nlu_fallback`` with the two likeliest
+  answers attached as ``answer_options`` for the clarification buttons.
+
+The known vocabulary is learned from the training data at train time, and English
+words come from spaCy's lookup tables, so no word list is kept by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Optional, Set
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+FALLBACK_INTENT = "nlu_fallback"
+UNREADABLE_INTENT = "unreadable_input"
+ANSWER_OPTIONS = "answer_options"
+RESPONSE_SELECTOR = "response_selector"
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+VOCABULARY_FILE = "vocabulary.json"
+
+
+def _english_words() -> tuple[Any, Set[int]]:
+    """spaCy's English lemma table (inflected forms as keys) and its lemmas plus
+    the English stop words, which the lemma table leaves out."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+    from spacy.lookups import load_lookups
+    from spacy.strings import get_string_id
+
+    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    words = {get_string_id(value) for value in table.values()}
+    words.update(get_string_id(word) for word in STOP_WORDS)
+    return table, words
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class AnswerGate(GraphComponent):
+    """Checks input and confidences after classification; see the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Thresholds are set and explained in config.yml."""
+        return {
+            "intent_threshold": 0.55,
+            "answer_threshold": 0.45,
+            "ambiguity_margin": 0.08,
+            "min_known_word_share": 0.6,
+            "retrieval_intent": "faq",
+            # Non-FAQ intents worth offering as a choice when unsure.
+            "offerable_intents": ["human_handoff"],
+        }
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[Set[str]] = None,
+        topics: Optional[Set[str]] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._vocabulary = vocabulary or set()
+        self._topics = topics or set()
+        self._english: Optional[tuple[Any, Set[int]]] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> AnswerGate:
+        """Creates an untrained gate."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> AnswerGate:
+        """Loads the vocabulary and topics learned at training time."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                data = json.loads((directory / VOCABULARY_FILE).read_text("utf-8"))
+        except (ValueError, FileNotFoundError):
+            data = {"vocabulary": [], "topics": []}
+        return cls(
+            config, model_storage, resource, set(data["vocabulary"]), set(data["topics"])
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learns the words patients use and the answer topics that exist."""
+        prefix = f"{self._config['retrieval_intent']}/"
+        vocabulary: Set[str] = set()
+        topics: Set[str] = set()
+        for example in training_data.intent_examples:
+            vocabulary.update(w.lower() for w in WORD.findall(example.get(TEXT) or ""))
+        for key in training_data.responses:
+            name = key.split("utter_", 1)[-1]
+            if name.startswith(prefix):
+                topics.add(name[len(prefix):])
+        self._vocabulary, self._topics = vocabulary, topics
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps({"vocabulary": sorted(vocabulary), "topics": sorted(topics)}),
+                "utf-8",
+            )
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to the training data."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Applies the gate to each message in place."""
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    # -- the decisions -------------------------------------------------------
+
+    def _process_one(self, message: Message) -> None:
+        text = (message.get(TEXT) or "").strip()
+        if text.startswith("/"):
+            self._apply_payload(message, text)
+            return
+        if not self._readable(text):
+            self._set_intent(message, UNREADABLE_INTENT, 1.0)
+            return
+        intent = message.get(INTENT) or {}
+        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        answers = self._answer_ranking(message)
+        unsure = confidence < self._config["intent_threshold"]
+        if name == self._config["retrieval_intent"] and answers:
+            top = answers[0]["confidence"]
+            second = answers[1]["confidence"] if len(answers) > 1 else 0.0
+            unsure = (
+                unsure
+                or top < self._config["answer_threshold"]
+                or top - second < self._config["ambiguity_margin"]
+            )
+        if unsure:
+            message.set(ANSWER_OPTIONS, self._options(message, answers), add_to_output=True)
+            self._set_intent(message, FALLBACK_INTENT, confidence)
+
+    def _apply_payload(self, message: Message, text: str) -> None:
+        """``/faq/<topic>`` from a button becomes that answer with full confidence."""
+        retrieval = self._config["retrieval_intent"]
+        match = re.fullmatch(rf"/{re.escape(retrieval)}/(\w+)", text)
+        if not match or match.group(1) not in self._topics:
+            return
+        key = f"{retrieval}/{match.group(1)}"
+        selector = dict(message.get(RESPONSE_SELECTOR) or {})
+        selector.setdefault("all_retrieval_intents", [retrieval])
+        selector[retrieval] = {
+            "response": {
+                "responses": [],
+                "confidence": 1.0,
+                "intent_response_key": key,
+                "utter_action": f"utter_{key}",
+            },
+            "ranking": [{"confidence": 1.0, "intent_response_key": key}],
+        }
+        message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+        self._set_intent(message, retrieval, 1.0)
+
+    def _readable(self, text: str) -> bool:
+        """True when the text has words and enough of them are English or known."""
+        words = [w.lower() for w in WORD.findall(text)]
+        if not words:
+            return False
+        known = sum(1 for w in words if self._is_known(w))
+        return known / len(words) >= self._config["min_known_word_share"]
+
+    def _is_known(self, word: str) -> bool:
+        if word in self._vocabulary:
+            return True
+        if self._english is None:
+            self._english = _english_words()
+        from spacy.strings import get_string_id
+
+        table, lemmas = self._english
+        return word in table or get_string_id(word) in lemmas
+
+    def _answer_ranking(self, message: Message) -> List[Dict[str, Any]]:
+        selector = (message.get(RESPONSE_SELECTOR) or {}).get(
+            self._config["retrieval_intent"], {}
+        )
+        return list(selector.get("ranking") or [])
+
+    def _options(
+        self, message: Message, answers: List[Dict[str, Any]]
+    ) -> List[Dict[str, Any]]:
+        """The two likeliest answers, each scored by P(intent) x P(answer)."""
+        retrieval = self._config["retrieval_intent"]
+        scores: Dict[str, float] = {}
+        for entry in message.get(INTENT_RANKING_KEY) or []:
+            name, confidence = entry.get("name"), float(entry.get("confidence") or 0.0)
+            if name == retrieval:
+                for answer in answers:
+                    key = answer.get("intent_response_key", "")
+                    scores[f"/{key}"] = confidence * float(answer.get("confidence") or 0)
+            elif name in self._config["offerable_intents"]:
+                scores[f"/{name}"] = confidence
+        best = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:2]
+        return [{"payload": payload, "score": round(score, 4)} for payload, score in best]
+
+    @staticmethod
+    def _set_intent(message: Message, name: str, confidence: float) -> None:
+        ranking = [
+            entry
+            for entry in (message.get(INTENT_RANKING_KEY) or [])
+            if entry.get("name") != name
+        ]
+        message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY,
+            [{"name": name, "confidence": confidence}, *ranking],
+            add_to_output=True,
+        )

@@ -1,0 +1,108 @@
+"""ClinicNLG: Rasa's templated responses, completed in-process at reply time.
+
+Configured in endpoints.yml (``nlg: type: clinic_assistant.nlg.ClinicNLG``). It
+runs inside the Rasa server, so everything it adds reaches the patient even when
+the action server is down. On top of the domain's templates it:
+
+* fills ``{clinic_name}``, ``{clinic_phone}``, ``{clinic_hours}``,
+  ``{clinic_after_hours}`` and ``{emergency_number}`` from the settings module;
+* completes the escalation payload with the level and the canonical symptoms
+  the red-flag detector found in the latest message;
+* gives ``utter_clarify`` its buttons: the two likeliest answers from the
+  AnswerGate, titled from the domain's own buttons, plus "Something else";
+* appends the response named by a response's ``metadata.append`` (the safety
+  note after the side-effect answers).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from clinic_assistant.settings import get_settings
+
+CLARIFY = "utter_clarify"
+SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
+SYMPTOM_ENTITY = "red_flag_symptom"
+
+
+def settings_values() -> Dict[str, str]:
+    """The clinic facts that responses may name, from the single settings module."""
+    clinic = get_settings().clinic
+    return {
+        "clinic_name": clinic.name,
+        "clinic_phone": clinic.phone,
+        "clinic_hours": clinic.hours,
+        "clinic_after_hours": clinic.after_hours,
+        "emergency_number": clinic.emergency_number,
+    }
+
+
+def button_titles(responses: Dict[str, List[Dict[str, Any]]]) -> Dict[str, str]:
+    """Payload -> title, from the first button in the domain that sends it."""
+    titles: Dict[str, str] = {}
+    for variations in responses.values():
+        for variation in variations:
+            for button in variation.get("buttons") or []:
+                titles.setdefault(button["payload"], button["title"])
+    return titles
+
+
+class ClinicNLG(TemplatedNaturalLanguageGenerator):
+    """Templated responses plus settings, escalation details and dynamic buttons."""
+
+    def __init__(
+        self,
+        endpoint_config: Optional[EndpointConfig] = None,
+        domain: Optional[Domain] = None,
+    ) -> None:
+        super().__init__((domain or Domain.empty()).responses)
+        self.titles = button_titles(self.responses)
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[Dict[str, Any]]:
+        """Render ``utter_action`` for the conversation in ``tracker``."""
+        values = {**settings_values(), **kwargs}
+        slots = tracker.current_slot_values()
+        message = self.generate_from_slots(utter_action, slots, output_channel, **values)
+        if message is None:
+            return None
+        parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
+        appended = (message.get("metadata") or {}).pop("append", None)
+        if appended:
+            note = self.generate_from_slots(appended, slots, output_channel, **values)
+            if note and note.get("text"):
+                message["text"] = f"{message.get('text', '')}\n\n{note['text']}"
+        if utter_action == CLARIFY:
+            message["buttons"] = self.clarify_buttons(parse_data)
+        escalation = (message.get("custom") or {}).get("escalation")
+        if escalation is not None:
+            escalation["symptoms"] = symptoms_of(parse_data)
+        return message
+
+    def clarify_buttons(self, parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
+        """The AnswerGate's options as buttons, then "Something else"."""
+        buttons = [
+            {"title": self.titles[option["payload"]], "payload": option["payload"]}
+            for option in parse_data.get("answer_options") or []
+            if option.get("payload") in self.titles
+        ]
+        return [*buttons, dict(SOMETHING_ELSE)]
+
+
+def symptoms_of(parse_data: Dict[str, Any]) -> List[str]:
+    """Canonical red-flag symptoms found in a message, in order, without repeats."""
+    found: List[str] = []
+    for entity in parse_data.get("entities") or []:
+        if entity.get("entity") == SYMPTOM_ENTITY and entity.get("value") not in found:
+            found.append(entity["value"])
+    return found

@@ -1,0 +1,210 @@
+"""Every setting in one place: defaults here, overrides from the environment.
+
+Read once per process with :func:`get_settings`. A bad value fails fast with a
+message that names the variable, so a broken deployment never starts half-working.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = PROJECT_ROOT / ".state"
+
+
+class SettingsError(ValueError):
+    """A setting from the environment has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """What patients are told about the clinic; the only place these facts live."""
+
+    name: str = "Dr. Sader's Neurology & Pain Clinic"
+    phone: str = "(555) 010-0199"
+    hours: str = "Monday to Friday, 8 am to 5 pm"
+    emergency_number: str = "911"
+    after_hours: str = (
+        "Outside office hours, call the clinic's number and follow the prompts "
+        "for the on-call doctor."
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings for the Rasa server, the action server and the tools."""
+
+    clinic: ClinicSettings = field(default_factory=ClinicSettings)
+    #: SQLAlchemy URL of the database that holds conversations and escalations.
+    db_url: str = f"sqlite:///{STATE_DIR / 'assistant.db'}"
+    #: Where escalation notices are POSTed (empty: only the database record).
+    escalation_webhook_url: str = ""
+    #: Where escalation notices are emailed (empty: no email).
+    escalation_email_to: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_from: str = "assistant@clinic.invalid"
+    #: Seconds one notification attempt may take, and how many attempts in all.
+    notify_timeout_s: float = 5.0
+    notify_attempts: int = 3
+    #: Interface the servers listen on; 0.0.0.0 only behind a reverse proxy.
+    bind_host: str = "127.0.0.1"
+    #: Where the Rasa server reaches the action server.
+    action_server_url: str = "http://localhost:5055/webhook"
+    #: Port of the demo clinic page with the chat widget (clinic_assistant.web.server).
+    web_port: int = 8080
+    #: Browser origins whose pages may open the socket.io chat; every other Origin
+    #: is refused (the stock channel accepts any). Default: the demo page's own.
+    web_allowed_origins: tuple[str, ...] = (
+        "http://localhost:8080",
+        "http://127.0.0.1:8080",
+    )
+    #: Rasa server URL the widget on the demo page connects to (socket.io).
+    web_rasa_url: str = "http://localhost:5005"
+
+    @property
+    def db_dialect(self) -> str:
+        """The SQL dialect of :attr:`db_url` (``sqlite``, ``postgresql``, ...)."""
+        return self.db_url.split(":", 1)[0].split("+", 1)[0]
+
+    def shell_exports(self) -> str:
+        """``export`` lines for the ${VAR}s in endpoints.yml (used by bin/with-settings)."""
+        values = {
+            "ASSISTANT_DB_URL": self.db_url,
+            "TRACKER_DIALECT": self.db_dialect,
+            "ACTION_SERVER_URL": self.action_server_url,
+        }
+        return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in values.items())
+
+
+def _phone_ok(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9+()\-. ]{3,25}", value)) and any(
+        c.isdigit() for c in value
+    )
+
+
+def _positive_number(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{key} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _port(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"{key} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _origins(env: Mapping[str, str], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated ``scheme://host[:port]`` origins, as browsers send them."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    origins = []
+    for item in raw.split(","):
+        # Browsers never send a trailing slash in Origin; a copied URL often has one.
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        # "*" or an empty list would switch python-engineio's origin check off.
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
+            raise SettingsError(
+                f"{key} must list origins like http://localhost:8080 "
+                f"(scheme://host[:port], no path, no '*'), got {item.strip()!r}"
+            )
+        origins.append(origin)
+    if not origins:
+        raise SettingsError(f"{key} must list at least one origin")
+    return tuple(origins)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from defaults and ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    defaults = ClinicSettings()
+
+    def text(key: str, default: str) -> str:
+        value = env.get(key, "").strip()
+        return value or default
+
+    clinic = ClinicSettings(
+        name=text("CLINIC_NAME", defaults.name),
+        phone=text("CLINIC_PHONE", defaults.phone),
+        hours=text("CLINIC_HOURS", defaults.hours),
+        emergency_number=text("CLINIC_EMERGENCY_NUMBER", defaults.emergency_number),
+        after_hours=text("CLINIC_AFTER_HOURS", defaults.after_hours),
+    )
+    for key, value in (("CLINIC_PHONE", clinic.phone),
+                       ("CLINIC_EMERGENCY_NUMBER", clinic.emergency_number)):
+        if not _phone_ok(value):
+            raise SettingsError(f"{key} must be a phone number, got {value!r}")
+
+    base = Settings()
+    attempts = _positive_number(env, "ESCALATION_NOTIFY_ATTEMPTS", base.notify_attempts)
+    if attempts != int(attempts):
+        raise SettingsError("ESCALATION_NOTIFY_ATTEMPTS must be a whole number")
+    web_port = _port(env, "WEB_PORT", base.web_port)
+    web_rasa_url = text("WEB_RASA_URL", base.web_rasa_url).rstrip("/")
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", web_rasa_url):
+        raise SettingsError(
+            f"WEB_RASA_URL must be the Rasa server's origin, like http://localhost:5005, "
+            f"got {web_rasa_url!r}"
+        )
+    webhook = text("ESCALATION_WEBHOOK_URL", "")
+    if webhook and not re.match(r"https?://", webhook):
+        raise SettingsError("ESCALATION_WEBHOOK_URL must start with http:// or https://")
+    return Settings(
+        clinic=clinic,
+        db_url=text("ASSISTANT_DB_URL", base.db_url),
+        escalation_webhook_url=webhook,
+        escalation_email_to=text("ESCALATION_EMAIL_TO", ""),
+        smtp_host=text("SMTP_HOST", base.smtp_host),
+        smtp_port=int(_positive_number(env, "SMTP_PORT", base.smtp_port)),
+        smtp_from=text("SMTP_FROM", base.smtp_from),
+        notify_timeout_s=_positive_number(
+            env, "ESCALATION_NOTIFY_TIMEOUT", base.notify_timeout_s
+        ),
+        notify_attempts=int(attempts),
+        action_server_url=text("ACTION_SERVER_URL", base.action_server_url),
+        bind_host=text("BIND_HOST", base.bind_host),
+        web_port=web_port,
+        # The default follows WEB_PORT, so moving the page does not lock it out.
+        web_allowed_origins=_origins(
+            env,
+            "WEB_ALLOWED_ORIGINS",
+            (f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
+        ),
+        web_rasa_url=web_rasa_url,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return load_settings()
+
+
+if __name__ == "__main__":
+    # `python -m clinic_assistant.settings`: check the settings, print the exports.
+    try:
+        print(load_settings().shell_exports())
+    except SettingsError as error:
+        print(f"Bad setting: {error}", file=sys.stderr)
+        sys.exit(2)
