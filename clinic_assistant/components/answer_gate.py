@@ -12,7 +12,8 @@ It runs after the intent classifier and the ResponseSelector and does four thing
   answers attached as ``answer_options`` for the clarification buttons.
 
 The known vocabulary is learned from the training data at train time, and English
-words come from spaCy's lookup tables, so no word list is kept by hand.
+words come from spaCy's lookup tables (spacy-lookups-data), so no word list is
+kept by hand.
 """
 
 from __future__ import annotations
@@ -37,17 +38,11 @@ WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 VOCABULARY_FILE = "vocabulary.json"
 
 
-def _english_words() -> tuple[Any, Set[int]]:
-    """spaCy's English lemma table (inflected forms as keys) and its lemmas plus
-    the English stop words, which the lemma table leaves out."""
-    from spacy.lang.en.stop_words import STOP_WORDS
+def _english_word_probabilities() -> Any:
+    """spaCy's table of English word log-probabilities (a million web tokens)."""
     from spacy.lookups import load_lookups
-    from spacy.strings import get_string_id
 
-    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
-    words = {get_string_id(value) for value in table.values()}
-    words.update(get_string_id(word) for word in STOP_WORDS)
-    return table, words
+    return load_lookups("en", ["lexeme_prob"]).get_table("lexeme_prob")
 
 
 @DefaultV1Recipe.register(
@@ -64,6 +59,10 @@ class AnswerGate(GraphComponent):
             "answer_threshold": 0.45,
             "ambiguity_margin": 0.08,
             "min_known_word_share": 0.6,
+            # Words rarer than this in English web text (Spanish "cuánto",
+            # keyboard mash) do not count as known unless patients used them
+            # in the training data ("botox", "emg").
+            "min_word_log_prob": -14.5,
             "retrieval_intent": "faq",
             # Non-FAQ intents worth offering as a choice when unsure.
             "offerable_intents": ["human_handoff"],
@@ -82,7 +81,7 @@ class AnswerGate(GraphComponent):
         self._resource = resource
         self._vocabulary = vocabulary or set()
         self._topics = topics or set()
-        self._english: Optional[tuple[Any, Set[int]]] = None
+        self._english: Any = None
 
     @classmethod
     def create(
@@ -201,12 +200,12 @@ class AnswerGate(GraphComponent):
     def _is_known(self, word: str) -> bool:
         if word in self._vocabulary:
             return True
+        if not word.isascii():
+            return False
         if self._english is None:
-            self._english = _english_words()
-        from spacy.strings import get_string_id
-
-        table, lemmas = self._english
-        return word in table or get_string_id(word) in lemmas
+            self._english = _english_word_probabilities()
+        probability = self._english.get(word)
+        return probability is not None and probability >= self._config["min_word_log_prob"]
 
     def _answer_ranking(self, message: Message) -> List[Dict[str, Any]]:
         selector = (message.get(RESPONSE_SELECTOR) or {}).get(

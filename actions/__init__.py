@@ -1,0 +1,1 @@
+"""Custom actions that the rasa-sdk action server runs (`rasa run actions --actions actions`)."""

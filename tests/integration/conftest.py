@@ -1,0 +1,50 @@
+"""Real servers on free ports with a throwaway SQLite database."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from clinic_assistant.servers import ServerProcess, action_server, free_port, rasa_server
+from tests.conftest import MODEL
+
+
+@dataclass
+class Stack:
+    """The Rasa server and the action server of one test module."""
+
+    rasa: ServerProcess
+    actions: ServerProcess
+    rasa_port: int
+    db_path: Path
+
+    def say(self, sender: str, text: str, timeout_s: float = 30) -> List[Dict[str, Any]]:
+        """POST a message to the REST channel; the bot's messages."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+            return list(json.loads(reply.read()))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Start the action server and the Rasa server; stop both afterwards."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make setup` first")
+    folder = tmp_path_factory.mktemp("stack")
+    db_path = folder / "assistant.db"
+    db_url = f"sqlite:///{db_path}"
+    rasa_port, action_port = free_port(), free_port()
+    actions = action_server(action_port, db_url, folder / "actions.log").start()
+    rasa = rasa_server(rasa_port, action_port, db_url, folder / "rasa.log").start()
+    yield Stack(rasa, actions, rasa_port, db_path)
+    rasa.stop()
+    actions.stop()

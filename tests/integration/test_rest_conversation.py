@@ -1,0 +1,97 @@
+"""Talk to the real servers over HTTP, as a website or SMS channel would."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from clinic_assistant.settings import ClinicSettings
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+SHEET_ONSET = "Onset of relief: Botox usually starts working around day 3 and peaks around 3 weeks."
+
+
+def texts(messages: list) -> list:
+    return [m["text"] for m in messages if "text" in m]
+
+
+def escalations(messages: list) -> list:
+    return [m["custom"]["escalation"] for m in messages if "escalation" in m.get("custom", {})]
+
+
+def test_greeting_has_the_disclaimer_and_a_menu(stack: Stack) -> None:
+    reply = stack.say("greet-1", "hello")
+    assert "not" in texts(reply)[0] and "medical advice" in texts(reply)[0]
+    assert ClinicSettings().emergency_number in texts(reply)[0]
+    assert any(m.get("buttons") for m in reply)
+
+
+def test_a_question_gets_the_sheet_answer_and_follow_ups(stack: Stack) -> None:
+    reply = stack.say("faq-1", "when will i start to feel the botox working?")
+    assert texts(reply) == [SHEET_ONSET]
+    assert 2 <= len(reply[0]["buttons"]) <= 3
+    follow_up = reply[0]["buttons"][0]["payload"]
+    again = stack.say("faq-1", follow_up)
+    assert texts(again) and texts(again)[0] != SHEET_ONSET
+    assert not escalations(reply + again)
+
+
+def test_talk_to_a_person_gives_the_phone_and_hours(stack: Stack) -> None:
+    reply = stack.say("human-1", "can I speak to a real person")
+    assert ClinicSettings().phone in texts(reply)[0]
+    assert ClinicSettings().hours in texts(reply)[0]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "🙂🙂🙂", "x" * 10_000, "how long does it last " * 500,
+     "<script>alert('x')</script>", "¿Cuánto tiempo dura el efecto del botox?",
+     "qwpoeiru zxmcnv asdkfj"],
+)
+def test_bad_input_gets_a_kind_clear_reply(stack: Stack, message: str) -> None:
+    reply = stack.say("bad-input", message)
+    assert texts(reply), f"no reply to {message[:40]!r}"
+    assert all("Traceback" not in t and "Error" not in t for t in texts(reply))
+
+
+def test_a_danger_sign_is_escalated_with_the_payload_and_recorded(stack: Stack) -> None:
+    reply = stack.say("red-1", "my husband can barely swallow since his injections")
+    assert escalations(reply) == [{"level": "emergency", "symptoms": ["difficulty_swallowing"]}]
+    assert ClinicSettings().emergency_number in texts(reply)[0]
+    deadline = time.monotonic() + 10
+    rows: list = []
+    while time.monotonic() < deadline and not rows:
+        with sqlite3.connect(stack.db_path) as db:
+            rows = db.execute(
+                "SELECT level, conversation_id FROM escalations WHERE conversation_id = ?",
+                ("red-1",),
+            ).fetchall()
+        time.sleep(0.2)
+    assert rows == [("emergency", "red-1")]
+
+
+def test_two_misses_lead_to_contact_details_even_across_a_restart(stack: Stack) -> None:
+    first = stack.say("restart-1", "/nlu_fallback")
+    assert first[-1]["buttons"][-1]["title"] == "Something else"
+    stack.rasa.stop()
+    stack.rasa.start()
+    second = stack.say("restart-1", "/nlu_fallback")
+    # Only a conversation that survived the restart knows this is the second miss.
+    assert ClinicSettings().phone in texts(second)[0]
+    assert "still can't find" in texts(second)[0]
+
+
+def test_the_escalation_reaches_the_patient_with_the_action_server_down(stack: Stack) -> None:
+    stack.actions.stop()
+    try:
+        reply = stack.say("red-2", "I can't breathe properly and my eyelids are drooping")
+        assert escalations(reply) == [
+            {"level": "emergency", "symptoms": ["difficulty_breathing", "drooping_eyelids"]}
+        ]
+        assert "emergency room" in texts(reply)[0]
+        assert texts(stack.say("red-2", "how long does it last?"))
+    finally:
+        stack.actions.start()
