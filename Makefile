@@ -17,7 +17,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
                 $(wildcard clinic_assistant/components/*.py) $(SPACY_DIR)/meta.json
 SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) $(wildcard clinic_assistant/lexicons/*.yml)
 
-.PHONY: help setup run test lint typecheck unit validate test-stories bench clean browser web
+.PHONY: help setup run test lint typecheck unit validate test-stories bench clean browser web review
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ unit: setup browser ## pytest: unit, integration and browser tests
 	$(BIN)/pytest -q
 
 test: lint typecheck validate unit test-stories ## Everything CI runs
+
+review: $(VENV)/.installed ## Staff review: escalations first, questions, failures
+	bin/with-settings $(PY) -m clinic_assistant.staff_review
 
 bench: setup browser ## Benchmarks; writes bench/out/report.md and pictures
 	$(PY) -m bench.run

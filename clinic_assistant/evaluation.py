@@ -65,7 +65,7 @@ def score(
         if guess != gold:
             errors.append((gold, guess, text))
     return Scores(
-        accuracy=sum(e == p for e, p in zip(expected, predicted)) / len(expected),
+        accuracy=sum(e == p for e, p in zip(expected, predicted, strict=True)) / len(expected),
         macro_f1=macro_f1(expected, predicted),
         n=len(expected),
         errors=tuple(errors),
@@ -77,9 +77,9 @@ def macro_f1(expected: Sequence[str], predicted: Sequence[str]) -> float:
     labels = sorted(set(expected))
     total = 0.0
     for label in labels:
-        tp = sum(e == p == label for e, p in zip(expected, predicted))
-        fp = sum(p == label != e for e, p in zip(expected, predicted))
-        fn = sum(e == label != p for e, p in zip(expected, predicted))
+        tp = sum(e == p == label for e, p in zip(expected, predicted, strict=True))
+        fp = sum(p == label != e for e, p in zip(expected, predicted, strict=True))
+        fn = sum(e == label != p for e, p in zip(expected, predicted, strict=True))
         total += 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
     return total / len(labels)
 

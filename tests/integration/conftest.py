@@ -16,7 +16,7 @@ from tests.conftest import MODEL
 
 @dataclass
 class Stack:
-    """The Rasa server and the action server of one test module."""
+    """The Rasa server and the action server shared by the integration tests."""
 
     rasa: ServerProcess
     actions: ServerProcess
@@ -34,7 +34,7 @@ class Stack:
             return list(json.loads(reply.read()))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start the action server and the Rasa server; stop both afterwards."""
     if not MODEL.exists():

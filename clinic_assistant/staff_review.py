@@ -1,0 +1,146 @@
+"""Staff review of the conversation logs: escalations first, then what patients
+ask, then where the assistant failed.
+
+Reads the SQL tracker store (Rasa's ``events`` table) and the escalation records
+in the same database. Prints to the terminal of an authorised staff member; it
+writes nothing and logs nothing. Usage::
+
+    make review                      # or:
+    .venv/bin/python -m clinic_assistant.staff_review [--days 7] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+
+from clinic_assistant.escalations.store import get_engine, list_escalations
+from clinic_assistant.settings import get_settings
+
+#: Intents and responses that mean the patient did not get an answer.
+FAILURE_INTENTS = ("nlu_fallback", "unreadable_input", "out_of_scope")
+GAVE_UP = "utter_no_luck"
+EVENTS = sa.table(
+    "events",
+    sa.column("id"), sa.column("sender_id"), sa.column("type_name"),
+    sa.column("timestamp"), sa.column("intent_name"), sa.column("action_name"),
+    sa.column("data"),
+)
+
+
+@dataclass
+class Review:
+    """Everything the staff report shows."""
+
+    escalations: List[Dict[str, Any]] = field(default_factory=list)
+    questions: List[tuple[str, int]] = field(default_factory=list)
+    failures: List[Dict[str, Any]] = field(default_factory=list)
+    conversations: int = 0
+    gave_up: int = 0
+
+
+def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
+    """Read the tracker store and the escalation records since ``since_ts``."""
+    engine = get_engine(db_url)
+    review = Review()
+    if not sa.inspect(engine).has_table("events"):
+        return review
+    statement = (
+        sa.select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp,
+                  EVENTS.c.action_name, EVENTS.c.data)
+        .where(EVENTS.c.timestamp >= since_ts)
+        .where(EVENTS.c.type_name.in_(("user", "bot", "action")))
+        .order_by(EVENTS.c.id)
+    )
+    asked: Counter[str] = Counter()
+    senders = set()
+    last_user: Dict[str, Dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for sender, kind, timestamp, action, raw in connection.execute(statement):
+            senders.add(sender)
+            data = json.loads(raw or "{}")
+            if kind == "user":
+                parse = data.get("parse_data") or {}
+                intent = parse.get("intent") or {}
+                name = intent.get("full_retrieval_intent_name") or intent.get("name") or "?"
+                last_user[sender] = {"text": data.get("text"), "answer": name, "at": timestamp}
+                if name in FAILURE_INTENTS:
+                    review.failures.append({"conversation": sender, "kind": name,
+                                            "message": data.get("text"), "at": timestamp})
+                elif not name.startswith("red_flag"):
+                    asked[name] += 1
+            elif kind == "bot":
+                escalation = ((data.get("data") or {}).get("custom") or {}).get("escalation")
+                if escalation:
+                    review.escalations.append({
+                        "conversation": sender, "at": timestamp,
+                        "level": escalation.get("level"),
+                        "symptoms": escalation.get("symptoms"),
+                        "message": (last_user.get(sender) or {}).get("text"),
+                        "notification": "no record (action server down?)",
+                    })
+            elif kind == "action" and action == GAVE_UP:
+                review.gave_up += 1
+    _attach_records(review, db_url, since_ts)
+    # Emergencies first, then urgent; newest first within a level.
+    review.escalations.sort(key=lambda e: (e["level"] != "emergency", -float(e["at"] or 0)))
+    review.questions = asked.most_common()
+    review.conversations = len(senders)
+    return review
+
+
+def _attach_records(review: Review, db_url: Optional[str], since_ts: float) -> None:
+    """Add each escalation's notification status from its database record."""
+    try:
+        records = list_escalations(limit=10_000, db_url=db_url)
+    except sa.exc.SQLAlchemyError:
+        return
+    for escalation in review.escalations:
+        for record in records:
+            close = abs(record.created_at.timestamp() - float(escalation["at"] or 0)) < 120
+            if record.conversation_id == escalation["conversation"] and close:
+                escalation["notification"] = record.notification_status
+                escalation["acknowledged"] = record.acknowledged_at is not None
+                break
+
+
+def render(review: Review) -> str:
+    """The report as plain text for a terminal."""
+    def when(ts: Any) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(ts or 0)))
+
+    lines = [f"Conversations: {review.conversations}", "",
+             f"ESCALATIONS ({len(review.escalations)})"]
+    for e in review.escalations:
+        lines.append(f"  [{e['level'].upper()}] {when(e['at'])} conversation {e['conversation']}"
+                     f" - {', '.join(e['symptoms'] or [])} - notification: {e['notification']}")
+        lines.append(f"      \"{e['message']}\"")
+    lines += ["", "WHAT PATIENTS ASK"]
+    lines += [f"  {count:4d}  {name}" for name, count in review.questions] or ["  (nothing yet)"]
+    lines += ["", f"WHERE THE ASSISTANT FAILED ({len(review.failures)} messages, "
+                  f"{review.gave_up} times it gave the clinic's number after two misses)"]
+    for f in review.failures:
+        lines.append(f"  {when(f['at'])} {f['kind']:<16} {f['conversation']}: \"{f['message']}\"")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=float, default=30, help="look back this many days")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = parser.parse_args(argv)
+    review = build_review(get_settings().db_url, time.time() - args.days * 86400)
+    print(json.dumps(asdict(review), indent=2) if args.json else render(review))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The staff review reads the real tracker store the servers wrote."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic_assistant.staff_review import build_review, render
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_escalations_first_then_questions_then_failures(stack: Stack) -> None:
+    stack.say("review-1", "how long does botox last?")
+    stack.say("review-1", "asdkfj qwpoeiru zxmcnv")
+    stack.say("review-2", "since the shots I see double")
+    stack.say("review-3", "my wife cannot breathe properly")
+    review = build_review(f"sqlite:///{stack.db_path}")
+    levels = [e["level"] for e in review.escalations]
+    assert levels[0] == "emergency" and "urgent" in levels
+    assert levels == sorted(levels, key=lambda level: level != "emergency")
+    assert ("faq/duration", 1) in review.questions or any(
+        name == "faq/duration" for name, _ in review.questions
+    )
+    assert any(f["kind"] == "unreadable_input" and f["conversation"] == "review-1"
+               for f in review.failures)
+    text = render(review)
+    assert text.index("ESCALATIONS") < text.index("WHAT PATIENTS ASK") < text.index("FAILED")
+    assert "my wife cannot breathe properly" in text
