@@ -38,11 +38,23 @@ WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 VOCABULARY_FILE = "vocabulary.json"
 
 
-def _english_word_probabilities() -> Any:
-    """spaCy's table of English word log-probabilities (a million web tokens)."""
-    from spacy.lookups import load_lookups
+def common_english_words(min_log_prob: float) -> Set[str]:
+    """Words at least this frequent in spaCy's English web-text table (lowercase
+    ASCII letters only). Read once at training time, which takes seconds; the
+    model then carries the set, so serving never loads the million-row table."""
+    from importlib.resources import files
 
-    return load_lookups("en", ["lexeme_prob"]).get_table("lexeme_prob")
+    import srsly
+
+    # The raw table: spaCy's own Table keeps only hashes of the words.
+    path = files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz"
+    table: Dict[str, float] = srsly.read_gzip_json(str(path))
+    return {
+        word
+        for word, log_prob in table.items()
+        if isinstance(word, str) and log_prob >= min_log_prob and word.isascii()
+        and word.isalpha() and word.islower()
+    }
 
 
 @DefaultV1Recipe.register(
@@ -55,9 +67,9 @@ class AnswerGate(GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         """Thresholds are set and explained in config.yml."""
         return {
-            "intent_threshold": 0.55,
-            "answer_threshold": 0.45,
-            "ambiguity_margin": 0.08,
+            "intent_threshold": 0.4,
+            "answer_threshold": 0.3,
+            "ambiguity_margin": 0.0,
             "min_known_word_share": 0.6,
             # Words rarer than this in English web text (Spanish "cuánto",
             # keyboard mash) do not count as known unless patients used them
@@ -81,7 +93,6 @@ class AnswerGate(GraphComponent):
         self._resource = resource
         self._vocabulary = vocabulary or set()
         self._topics = topics or set()
-        self._english: Any = None
 
     @classmethod
     def create(
@@ -114,12 +125,13 @@ class AnswerGate(GraphComponent):
         )
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Learns the words patients use and the answer topics that exist."""
+        """Learns the words patients use, common English words and the answer topics."""
         prefix = f"{self._config['retrieval_intent']}/"
         vocabulary: Set[str] = set()
         topics: Set[str] = set()
         for example in training_data.intent_examples:
             vocabulary.update(w.lower() for w in WORD.findall(example.get(TEXT) or ""))
+        vocabulary |= common_english_words(self._config["min_word_log_prob"])
         for key in training_data.responses:
             name = key.split("utter_", 1)[-1]
             if name.startswith(prefix):
@@ -198,14 +210,7 @@ class AnswerGate(GraphComponent):
         return known / len(words) >= self._config["min_known_word_share"]
 
     def _is_known(self, word: str) -> bool:
-        if word in self._vocabulary:
-            return True
-        if not word.isascii():
-            return False
-        if self._english is None:
-            self._english = _english_word_probabilities()
-        probability = self._english.get(word)
-        return probability is not None and probability >= self._config["min_word_log_prob"]
+        return word in self._vocabulary
 
     def _answer_ranking(self, message: Message) -> List[Dict[str, Any]]:
         selector = (message.get(RESPONSE_SELECTOR) or {}).get(

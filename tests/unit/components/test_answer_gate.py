@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -28,14 +27,18 @@ TRAINING = TrainingData(
 )
 
 
-@pytest.fixture
-def gate(tmp_path: Path) -> AnswerGate:
+# Explicit thresholds, so these tests do not move when config.yml is retuned.
+CONFIG = {"intent_threshold": 0.55, "answer_threshold": 0.45, "ambiguity_margin": 0.08}
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory: pytest.TempPathFactory) -> AnswerGate:
     """A gate trained on a tiny data set, then loaded back as Rasa would."""
-    storage = LocalModelStorage(tmp_path)
+    storage = LocalModelStorage(tmp_path_factory.mktemp("gate"))
     resource = Resource("answer_gate")
     context = ExecutionContext(GraphSchema({}), "test")
-    AnswerGate.create({}, storage, resource, context).train(TRAINING)
-    return AnswerGate.load({}, storage, resource, context)
+    AnswerGate.create(CONFIG, storage, resource, context).train(TRAINING)
+    return AnswerGate.load(CONFIG, storage, resource, context)
 
 
 def message(
