@@ -24,7 +24,7 @@ help: ## List the targets
 
 $(VENV)/.installed: requirements.in requirements.lock
 	@python="$$(scripts/find-python.sh)" && [ -x $(PY) ] || $$python -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade 'pip==24.0' 'setuptools==70.3.0' wheel
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade 'pip==24.0' 'setuptools==70.3.0'
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.in -c requirements.lock
 	touch $@
 
@@ -33,7 +33,7 @@ $(SPACY_DIR)/meta.json: $(VENV)/.installed $(SPACY_INPUTS)
 	touch $@
 
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
-	$(RASA) train --fixed-model-name clinic --out models
+	$(RASA) train --config config.yml --domain domain --data data --fixed-model-name clinic --out models
 	touch $@
 
 setup: $(VENV)/.installed $(SPACY_DIR)/meta.json $(MODEL) web ## Install, build the spaCy pipeline, train

@@ -24,7 +24,7 @@ def escalations(messages: list) -> list:
 
 def test_greeting_has_the_disclaimer_and_a_menu(stack: Stack) -> None:
     reply = stack.say("greet-1", "hello")
-    assert "not" in texts(reply)[0] and "medical advice" in texts(reply)[0]
+    assert "automated" in texts(reply)[0] and "not medical advice" in texts(reply)[0]
     assert ClinicSettings().emergency_number in texts(reply)[0]
     assert any(m.get("buttons") for m in reply)
 

@@ -1,0 +1,173 @@
+"""RedFlagClassifier: danger signs after Botox override whatever the NLU predicted.
+
+It runs last in the NLU pipeline (after the classifiers, the ResponseSelector and
+the AnswerGate). When :class:`~clinic_assistant.red_flags.detector.RedFlagDetector`
+finds a red flag in the message, the intent becomes ``red_flag_emergency`` or
+``red_flag_urgent`` with confidence 1.0 (first in the ranking), one
+``red_flag_symptom`` entity is added per canonical symptom, and ``red_flag``
+(``{"level", "symptoms"}``) is added to the parse result. A confident FAQ question
+with a danger sign in it is therefore still escalated. Otherwise nothing changes.
+
+Button payloads (text starting with "/") are left alone. The detector reads the
+spaCy Doc that ``SpacyNLP`` made; without one it tokenizes the text itself.
+Message text is never logged (health information).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from clinic_assistant.red_flags.detector import Detection, RedFlagDetector
+
+logger = logging.getLogger(__name__)
+
+INTENT_PREFIX = "red_flag_"
+ENTITY_NAME = "red_flag_symptom"
+RED_FLAG_KEY = "red_flag"
+# Rasa's name for an entity's confidence (rasa.shared.nlu.constants has it as
+# ENTITY_ATTRIBUTE_CONFIDENCE = "confidence"; extractors write "confidence_entity").
+ENTITY_CONFIDENCE = "confidence_entity"
+_detectors: Dict[Optional[str], RedFlagDetector] = {}
+
+
+def get_detector(lexicon: Optional[str] = None) -> RedFlagDetector:
+    """The detector for ``lexicon`` (the project's by default), built once per process.
+
+    Building takes a second or two (spaCy lookup tables), and Rasa may create this
+    component several times, so detectors are shared.
+    """
+    if lexicon not in _detectors:
+        from clinic_assistant.red_flags.detector import default_detector
+
+        if lexicon is None:
+            _detectors[None] = default_detector()
+        else:
+            from clinic_assistant.nlp.pipeline import build_pipeline
+            from clinic_assistant.red_flags.lexicon import load_lexicon
+
+            _detectors[lexicon] = RedFlagDetector(load_lexicon(lexicon), build_pipeline())
+    return _detectors[lexicon]
+
+
+@DefaultV1Recipe.register(
+    [
+        DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER,
+        DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR,
+    ],
+    is_trainable=False,
+)
+class RedFlagClassifier(GraphComponent):
+    """Overrides the intent when a message reports a danger sign; see the module doc."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """None strictly: it uses SpacyNLP's docs when they are there."""
+        return []
+
+    @staticmethod
+    def required_packages() -> List[str]:
+        """spaCy (and spacy-lookups-data for its tables)."""
+        return ["spacy", "spacy_lookups_data"]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """``lexicon``: path of the red-flag lexicon; None = the project's own."""
+        return {"lexicon": None}
+
+    def __init__(self, config: Dict[str, Any], detector: RedFlagDetector) -> None:
+        """Keeps the config and the (shared) detector."""
+        self._config = config
+        self._detector = detector
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RedFlagClassifier:
+        """Creates the component; the lexicon is read and compiled here."""
+        config = {**cls.get_default_config(), **config}
+        return cls(config, get_detector(config.get("lexicon")))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn or add at training time."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Overrides intent and adds entities for messages with a red flag, in place."""
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or not isinstance(text, str) or text.lstrip().startswith("/"):
+                continue  # a button payload: the patient chose, nothing to detect
+            detection = self._detector.detect(self._doc(message, text))
+            if detection.fired:
+                self._apply(message, detection)
+        return messages
+
+    def _doc(self, message: Message, text: str) -> Any:
+        """SpacyNLP's doc when it is of this text (it may be lowercased), else our own."""
+        doc = message.get(SPACY_DOCS[TEXT])
+        if doc is not None and len(doc.text) == len(text) and doc.text.lower() == text.lower():
+            return doc
+        return self._detector.nlp.make_doc(text)
+
+    def _apply(self, message: Message, detection: Detection) -> None:
+        level = detection.level
+        intent = {INTENT_NAME_KEY: f"{INTENT_PREFIX}{level}", PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != intent[INTENT_NAME_KEY]
+        ]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(intent), *ranking], add_to_output=True)
+
+        name = self.__class__.__name__
+        # Keep other extractors' entities (medicines); replace our own if run twice.
+        entities = [e for e in message.get(ENTITIES) or [] if e.get(EXTRACTOR) != name]
+        for symptom in detection.symptoms:
+            match = detection.first_match(symptom)
+            if match is None:  # cannot happen: a symptom stands only with a match
+                continue
+            entities.append(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: ENTITY_NAME,
+                    ENTITY_ATTRIBUTE_VALUE: symptom,
+                    ENTITY_ATTRIBUTE_START: match.start_char,
+                    ENTITY_ATTRIBUTE_END: match.end_char,
+                    ENTITY_CONFIDENCE: 1.0,
+                    EXTRACTOR: name,
+                }
+            )
+        message.set(ENTITIES, entities, add_to_output=True)
+        message.set(
+            RED_FLAG_KEY,
+            {"level": level, "symptoms": list(detection.symptoms)},
+            add_to_output=True,
+        )
+        # Level and canonical names only: never the patient's words.
+        logger.info("Red flag detected: level=%s symptoms=%s", level, list(detection.symptoms))
