@@ -250,6 +250,8 @@ DISTANT_PAST = _phrases(
     "all my life", "since childhood", "since i be a kid", "since i be a child",
     "since birth", "long time ago", "long ago", "previous year",
     "childhood",
+    # An earlier treatment: "had a bad reaction last time", "previously".
+    "last time", "previous time", "the time before", "previously", "prior treatment",
 )
 # Past-tense surface forms (text) of resolution: "it went away", "it has cleared up".
 RESOLVED_TEXT = _phrases(

@@ -906,3 +906,21 @@ def test_context_triggers_are_written_as_keys(detector: RedFlagDetector) -> None
         wrong |= {(name, word, detector.normalise_text(word)[0]) for word in words
                   if detector.normalise_text(word) != [word] and word.isalpha()}
     assert not wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # An earlier treatment's reaction is history for the prepare answer ...
+        ("I had a bad reaction to botox last time, should I mention it", None),
+        ("previously I had trouble swallowing after dysport, do I tell them", None),
+        # ... unless it is happening now.
+        ("since my injection last time I cannot swallow", "emergency"),
+        ("last time I had the shots I could not swallow and now it is happening again",
+         "emergency"),
+    ],
+)
+def test_an_earlier_treatment_is_history_unless_it_is_back(
+    detector: RedFlagDetector, text: str, level: str | None
+) -> None:
+    assert detect(detector, text).level == level
