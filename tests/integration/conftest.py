@@ -43,8 +43,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     db_path = folder / "assistant.db"
     db_url = f"sqlite:///{db_path}"
     rasa_port, action_port = free_port(), free_port()
-    actions = action_server(action_port, db_url, folder / "actions.log").start()
-    rasa = rasa_server(rasa_port, action_port, db_url, folder / "rasa.log").start()
-    yield Stack(rasa, actions, rasa_port, db_path)
-    rasa.stop()
-    actions.stop()
+    actions = action_server(action_port, db_url, folder / "actions.log")
+    rasa = rasa_server(rasa_port, action_port, db_url, folder / "rasa.log")
+    try:
+        actions.start()
+        rasa.start()
+        yield Stack(rasa, actions, rasa_port, db_path)
+    finally:
+        rasa.stop()
+        actions.stop()

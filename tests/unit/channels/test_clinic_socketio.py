@@ -9,6 +9,7 @@ messages, and by an in-memory tracker store for the history.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -73,7 +74,7 @@ async def chat_server(
     store = InMemoryTrackerStore(Domain.empty())
     if history:
         await store.save(DialogueStateTracker.from_events(history[0], history[1:]))
-    app.ctx.agent = SimpleNamespace(tracker_store=store)
+    app.ctx.agent = SimpleNamespace(tracker_store=store, domain=Domain.empty())
     chat = channel()
     app.blueprint(chat.blueprint(on_new_message), url_prefix="/webhooks/socketio")
     port = free_port()
@@ -279,6 +280,26 @@ def test_history_is_sent_only_when_asked_for() -> None:
             {"sender": "bot", "text": "It lasts about 3 months."},
         ],
     }
+
+
+def test_an_expired_session_is_not_shown_again() -> None:
+    session_id = uuid.uuid4().hex
+    two_hours_ago = time.time() - 2 * 3600  # Domain.empty(): sessions expire after 60 min
+    history = [
+        session_id,
+        SessionStarted(timestamp=two_hours_ago),
+        UserUttered("my private question", input_channel="socketio", timestamp=two_hours_ago),
+        BotUttered("An answer.", timestamp=two_hours_ago),
+    ]
+
+    async def scenario() -> List[Any]:
+        async with chat_server([], history) as url:
+            client = await connect(url, ALLOWED)
+            inbox = Inbox(client)
+            await client.emit("session_request", {"session_id": session_id, "history": True})
+            return await inbox.wait_for("session_history")
+
+    assert run(scenario()) == [{"session_id": session_id, "messages": []}]
 
 
 def test_transcript_shows_what_the_patient_saw() -> None:

@@ -1,0 +1,1 @@
+"""The clinic's own Rasa input channels (named in credentials.yml)."""
