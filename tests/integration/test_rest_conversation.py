@@ -39,6 +39,16 @@ def test_a_question_gets_the_sheet_answer_and_follow_ups(stack: Stack) -> None:
     assert not escalations(reply + again)
 
 
+def test_a_question_about_a_risk_is_answered_with_what_to_do_if_it_happens(
+    stack: Stack,
+) -> None:
+    reply = stack.say("risk-1", "can botox cause trouble swallowing?")
+    assert not escalations(reply)
+    text = texts(reply)[0]
+    assert text.startswith("Rare but serious side effects can occur")
+    assert f"call {ClinicSettings().emergency_number} now" in text
+
+
 def test_talk_to_a_person_gives_the_phone_and_hours(stack: Stack) -> None:
     reply = stack.say("human-1", "can I speak to a real person")
     assert ClinicSettings().phone in texts(reply)[0]

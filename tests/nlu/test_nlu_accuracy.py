@@ -32,3 +32,16 @@ def test_test_set_lines_are_not_in_the_training_data() -> None:
         training.update(text.lower() for text, _ in load_nlu_examples(path))
     overlap = [text for text, _ in load_nlu_examples() if text.lower() in training]
     assert not overlap, f"held-out lines copied from the training data: {overlap}"
+
+
+def test_medicine_names_are_recognised_and_mapped_to_the_sheets_groups(parser: Parser) -> None:
+    parse = parser.parse("I take warfarin, baclofen and gentamicin, do I need to say?")
+    groups = {(e["entity"], e["value"].lower()) for e in parse["entities"]}
+    assert {("BLOOD_THINNER", "warfarin"), ("MUSCLE_RELAXER", "baclofen"),
+            ("ANTIBIOTIC", "gentamicin")} <= groups
+    assert answer_of(parse) == "faq/prepare_medicines"
+
+
+def test_a_benign_side_effect_gets_the_side_effect_answer(parser: Parser) -> None:
+    parse = parser.parse("my neck is a bit sore and bruised after the shots, is that normal?")
+    assert answer_of(parse) == "faq/side_effects"
