@@ -22,6 +22,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Playwright, ViewportSize, sync_playwright
 
+from bench.browser_bench import CHROMIUM_ARGS
 from clinic_assistant.servers import (
     DEFAULT_MODEL,
     ServerProcess,
@@ -32,15 +33,6 @@ from clinic_assistant.servers import (
 )
 from clinic_assistant.settings import PROJECT_ROOT
 from tests.browser.widget import AXE, DESKTOP, Chat, Pages, Stack
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
