@@ -282,6 +282,9 @@ RECURRENCE = _phrases(
     "now it", "now he", "now she", "now my", "but now", "start again", "today",
     "right now", "currently", "this time",
 )
+# Words that say a past episode is back; strong enough to count anywhere in the
+# sentence (RECURRENCE's "now I", "today" only count within the clause).
+RECURRED = _phrases("again", "come back", "be back", "start again", "return")
 _RESOLVED_BY_FIRST: Dict[str, List[Phrase]] = {}
 for _phrase in sorted(RESOLVED_TEXT, key=len, reverse=True):
     _RESOLVED_BY_FIRST.setdefault(_phrase[0], []).append(_phrase)
@@ -495,8 +498,12 @@ class Context:
         """A distant past episode, or one said to have gone away (and not come back)."""
         seg_lo, seg_hi = self.segment(start, end)
         clause_lo, clause_hi = self.clause(start, end)
-        if self._any(DISTANT_PAST, seg_lo, seg_hi) and not self._actual_now(
-            clause_lo, clause_hi, start
+        sentence_lo, sentence_hi = self.sentence(start, end)
+        if (
+            self._any(DISTANT_PAST, seg_lo, seg_hi)
+            and not self._actual_now(clause_lo, clause_hi, start)
+            # "... last time and it went away, but it's started again today"
+            and not self._any(RECURRED, sentence_lo, sentence_hi)
         ):
             return True
         return self._resolved_after(start, end)

@@ -924,3 +924,8 @@ def test_an_earlier_treatment_is_history_unless_it_is_back(
     detector: RedFlagDetector, text: str, level: str | None
 ) -> None:
     assert detect(detector, text).level == level
+
+
+def test_an_episode_that_started_again_is_not_history(detector: RedFlagDetector) -> None:
+    text = "I had trouble swallowing after last time and it went away, but it started again"
+    assert detect(detector, text).level == "emergency"
