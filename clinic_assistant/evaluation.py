@@ -35,7 +35,10 @@ def answer_of(parse_data: Dict[str, Any]) -> str:
     """The answer a parse leads to: ``faq/<topic>`` or the intent name."""
     name = str((parse_data.get("intent") or {}).get("name"))
     if name == "faq":
-        selector = (parse_data.get("response_selector") or {}).get("faq") or {}
+        # A ResponseSelector without `retrieval_intent` (Rasa's default) files its
+        # answer under "default" instead of "faq".
+        selectors = parse_data.get("response_selector") or {}
+        selector = selectors.get("faq") or selectors.get("default") or {}
         key = (selector.get("response") or {}).get("intent_response_key")
         return str(key or name)
     return name
