@@ -10,14 +10,11 @@ import asyncio
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
@@ -25,44 +22,9 @@ from actions import escalation
 from actions.escalation import ActionRecordEscalation
 from clinic_assistant.escalations import store
 from clinic_assistant.settings import Settings, get_settings
+from tests.unit.conftest import Webhook
 
 TEXT = "my husband cant breathe and can barely swallow, it started after his botox"
-
-
-@dataclass
-class Webhook:
-    """A local webhook receiver that answers 200 after ``delay`` seconds."""
-
-    url: str = ""
-    delay: float = 0.0
-    bodies: List[Dict[str, Any]] = field(default_factory=list)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@pytest_asyncio.fixture
-async def webhook() -> AsyncIterator[Webhook]:
-    """An aiohttp server on 127.0.0.1 and an ephemeral port."""
-    hook = Webhook()
-
-    async def receive(request: web.Request) -> web.Response:
-        hook.bodies.append(await request.json())
-        if hook.delay:
-            try:  # cut short when the test ends, so shutdown does not wait
-                await asyncio.wait_for(hook.release.wait(), hook.delay)
-            except asyncio.TimeoutError:
-                pass
-        return web.json_response({"ok": True})
-
-    app = web.Application()
-    app.router.add_post("/escalations", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    hook.url = str(server.make_url("/escalations"))
-    try:
-        yield hook
-    finally:
-        hook.release.set()
-        await server.close()
 
 
 @pytest_asyncio.fixture
@@ -180,7 +142,7 @@ async def test_returns_before_a_slow_webhook_answers(
     action: ActionRecordEscalation, dispatcher: CollectingDispatcher,
     configure: Callable[..., Settings], webhook: Webhook,
 ) -> None:
-    webhook.delay = 0.6
+    webhook.script = [(200, 0.6)]
     configure(ESCALATION_WEBHOOK_URL=webhook.url, ESCALATION_NOTIFY_TIMEOUT="3",
               ESCALATION_NOTIFY_ATTEMPTS="1")
 

@@ -6,68 +6,25 @@ second so that the retry and timeout paths stay fast.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from clinic_assistant.escalations import store
 from clinic_assistant.escalations.notifier import EscalationNotice, Notifier
 from clinic_assistant.settings import Settings, get_settings
+from tests.unit.conftest import Webhook
 
 MESSAGE = "I can't swallow and my voice is going"
 SYMPTOMS = ("trouble_swallowing", "voice_changes")
 FAST_BACKOFF_S = 0.01
-
-
-@dataclass
-class Webhook:
-    """A local webhook receiver; ``script`` says how to answer each next request."""
-
-    url: str = ""
-    bodies: List[Dict[str, Any]] = field(default_factory=list)
-    script: List[Tuple[int, float]] = field(default_factory=list)  # (status, delay in s)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@pytest_asyncio.fixture
-async def webhook() -> AsyncIterator[Webhook]:
-    """An aiohttp server on 127.0.0.1 and an ephemeral port."""
-    hook = Webhook()
-
-    async def receive(request: web.Request) -> web.Response:
-        hook.bodies.append(await request.json())
-        status, delay = hook.script.pop(0) if hook.script else (200, 0.0)
-        if delay:
-            # Wait for the delay, or until the test ends, whichever comes first:
-            # the server then shuts down without sitting out a long sleep.
-            try:
-                await asyncio.wait_for(hook.release.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
-        return web.json_response({"ok": status < 300}, status=status)
-
-    app = web.Application()
-    app.router.add_post("/escalations", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    hook.url = str(server.make_url("/escalations"))
-    try:
-        yield hook
-    finally:
-        hook.release.set()
-        await server.close()
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
