@@ -1,0 +1,87 @@
+"""ClinicNLG: settings filled in, escalation payload, clarification buttons, safety note."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from clinic_assistant.nlg import ClinicNLG
+from clinic_assistant.settings import get_settings
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def nlg() -> ClinicNLG:
+    return ClinicNLG(domain=Domain.load(str(ROOT / "domain")))
+
+
+def tracker(parse_data: Dict[str, Any]) -> DialogueStateTracker:
+    """A conversation whose latest message parsed as ``parse_data``."""
+    event = UserUttered("text", parse_data.get("intent"), parse_data.get("entities"), parse_data)
+    return DialogueStateTracker.from_events("unit", [event])
+
+
+async def test_clinic_facts_come_from_the_settings(
+    nlg: ClinicNLG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLINIC_PHONE", "+1 312 555 0101")
+    monkeypatch.setenv("CLINIC_EMERGENCY_NUMBER", "112")
+    get_settings.cache_clear()
+    try:
+        message = await nlg.generate("utter_contact", tracker({}), "rest")
+    finally:
+        get_settings.cache_clear()
+    assert message is not None
+    assert "+1 312 555 0101" in message["text"] and "112" in message["text"]
+    assert "{" not in message["text"]
+
+
+async def test_escalation_payload_carries_level_and_symptoms(nlg: ClinicNLG) -> None:
+    parse = {
+        "intent": {"name": "red_flag_emergency", "confidence": 1.0},
+        "entities": [
+            {"entity": "red_flag_symptom", "value": "difficulty_breathing"},
+            {"entity": "BLOOD_THINNER", "value": "warfarin"},
+            {"entity": "red_flag_symptom", "value": "difficulty_breathing"},
+        ],
+    }
+    message = await nlg.generate("utter_escalation_emergency", tracker(parse), "rest")
+    assert message is not None
+    assert message["custom"] == {
+        "escalation": {"level": "emergency", "symptoms": ["difficulty_breathing"]}
+    }
+
+
+async def test_clarify_offers_the_gates_options_then_something_else(nlg: ClinicNLG) -> None:
+    parse = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "answer_options": [{"payload": "/faq/onset"}, {"payload": "/faq/unknown_topic"}],
+    }
+    message = await nlg.generate("utter_clarify", tracker(parse), "rest")
+    assert message is not None
+    assert message["buttons"] == [
+        {"title": "When does it start working?", "payload": "/faq/onset"},
+        {"title": "Something else", "payload": "/deny"},
+    ]
+
+
+async def test_the_risk_answer_ends_with_the_safety_note(nlg: ClinicNLG) -> None:
+    message = await nlg.generate("utter_faq/serious_risks", tracker({}), "rest")
+    assert message is not None
+    first, note = message["text"].split("\n\n")
+    assert first.startswith("Rare but serious side effects")
+    assert f"call {get_settings().clinic.emergency_number} now" in note
+    assert "append" not in (message.get("metadata") or {})
+
+
+async def test_no_other_reply_carries_an_escalation(nlg: ClinicNLG) -> None:
+    for name in nlg.responses:
+        if name.startswith("utter_escalation"):
+            continue
+        message = await nlg.generate(name, tracker({}), "rest")
+        assert message is not None
+        assert "escalation" not in (message.get("custom") or {}), name
