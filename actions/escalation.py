@@ -106,8 +106,9 @@ def escalation_from_tracker(tracker: Tracker) -> Escalation:
     intent = (latest.get("intent") or {}).get("name")
     level = LEVEL_BY_INTENT.get(str(intent))
     if level is None:
-        logger.warning("%s ran after intent %r; recording it as %s",
-                       ACTION_NAME, intent, FALLBACK_LEVEL)
+        logger.warning(
+            "%s ran after intent %r; recording it as %s", ACTION_NAME, intent, FALLBACK_LEVEL
+        )
         level = FALLBACK_LEVEL
     return Escalation(
         conversation_id=str(tracker.sender_id),
@@ -129,11 +130,18 @@ async def _notify_when_recorded(
     except Exception as error:  # noqa: BLE001 - any failure: notify without an id
         escalation_id = None
         # The error text carries no message: the engine hides SQL parameters.
-        logger.error("A %s escalation could not be recorded (%s: %s); notifying the clinic anyway",
-                     escalation.level, type(error).__name__, error)
+        logger.error(
+            "A %s escalation could not be recorded (%s: %s); notifying the clinic anyway",
+            escalation.level,
+            type(error).__name__,
+            error,
+        )
         if not notifier.configured:
-            logger.critical("A %s escalation was neither recorded nor sent to the clinic: "
-                            "no webhook or email is configured", escalation.level)
+            logger.critical(
+                "A %s escalation was neither recorded nor sent to the clinic: "
+                "no webhook or email is configured",
+                escalation.level,
+            )
     await notifier.notify(escalation.notice(escalation_id))
 
 
@@ -170,16 +178,20 @@ class ActionRecordEscalation(Action):
                 name="escalation-record",
             )
             _keep(recording)
-            _keep(asyncio.create_task(
-                _notify_when_recorded(recording, escalation, notifier),
-                name="escalation-notify",
-            ))
+            _keep(
+                asyncio.create_task(
+                    _notify_when_recorded(recording, escalation, notifier),
+                    name="escalation-notify",
+                )
+            )
             # asyncio.wait does not cancel on timeout: a slow record still completes
             # (and is then notified) after the patient's turn has moved on.
             await asyncio.wait({recording}, timeout=RECORD_WAIT_S)
             if not recording.done():
-                logger.warning("Escalation record still being written after %.1f s; "
-                               "not holding up the reply", RECORD_WAIT_S)
+                logger.warning(
+                    "Escalation record still being written after %.1f s; not holding up the reply",
+                    RECORD_WAIT_S,
+                )
         except Exception:
             # Whatever went wrong, the patient already has the instructions; an
             # error here would only add a failed action to their conversation.

@@ -22,10 +22,25 @@ def train_rasa_nlu(config: Path, out: Path, name: str) -> Tuple[Path, float]:
     # No training cache: the figure is a full training, as in a fresh clone.
     env = {**os.environ, "RASA_MAX_CACHE_SIZE": "0"}
     subprocess.run(
-        [RASA, "train", "nlu", "--config", str(config), "--nlu", str(DATA / "nlu"),
-         "--domain", str(PROJECT_ROOT / "domain"), "--out", str(out),
-         "--fixed-model-name", name],
-        check=True, cwd=PROJECT_ROOT, capture_output=True, env=env,
+        [
+            RASA,
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(DATA / "nlu"),
+            "--domain",
+            str(PROJECT_ROOT / "domain"),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            name,
+        ],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        env=env,
     )
     return out / f"{name}.tar.gz", time.monotonic() - started
 
@@ -68,13 +83,17 @@ def compare(out: Path) -> Dict[str, Dict[str, object]]:
     """Train and score the three designs; figures per design."""
     examples = load_nlu_examples()
     results: Dict[str, Dict[str, object]] = {}
-    for name, config in (("this pipeline", PROJECT_ROOT / "config.yml"),
-                         ("rasa init default", PROJECT_ROOT / "bench" / "default_config.yml")):
+    for name, config in (
+        ("this pipeline", PROJECT_ROOT / "config.yml"),
+        ("rasa init default", PROJECT_ROOT / "bench" / "default_config.yml"),
+    ):
         model, seconds = train_rasa_nlu(config, out, name.replace(" ", "_"))
         scores: Scores = score(examples, rasa_predictor(model))
         results[name] = {"scores": scores, "train_s": seconds, "model": model}
     predict, seconds = tfidf_predictor()
     results["TF-IDF + logistic regression"] = {
-        "scores": score(examples, predict), "train_s": seconds, "model": None
+        "scores": score(examples, predict),
+        "train_s": seconds,
+        "model": None,
     }
     return results

@@ -55,8 +55,15 @@ def confusion_picture(examples: List[Any], predict: Callable[[str], str], path: 
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                        color="white" if value > 6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if value > 6 else "black",
+                )
     ax.set_xlabel("predicted answer")
     ax.set_ylabel("expected answer")
     ax.set_title("This pipeline on the held-out NLU test set")
@@ -118,8 +125,9 @@ def main() -> None:
     cases = load_red_flag_cases()
     red = score_red_flags(
         cases,
-        lambda t: levels.get(loop.run_until_complete(agent.parse_message(t))["intent"]["name"],
-                             "none"),
+        lambda t: levels.get(
+            loop.run_until_complete(agent.parse_message(t))["intent"]["name"], "none"
+        ),
     )
     figures["detector_ms"] = detector_cost_ms([c.text for c in cases])
 
@@ -137,18 +145,22 @@ def main() -> None:
         one = load(rasa_port, 1, 100)
         eight = load(rasa_port, 8, 40)
         figures.update(
-            p50_1_ms=one["p50_ms"], p95_1_ms=one["p95_ms"],
-            p50_8_ms=eight["p50_ms"], p95_8_ms=eight["p95_ms"],
-            msgs_per_s=eight["msgs_per_s"], rss_mb=rss_mb(rasa),
+            p50_1_ms=one["p50_ms"],
+            p95_1_ms=one["p95_ms"],
+            p50_8_ms=eight["p50_ms"],
+            p95_8_ms=eight["p95_ms"],
+            msgs_per_s=eight["msgs_per_s"],
+            rss_mb=rss_mb(rasa),
         )
         from bench.server_bench import say
 
         texts = [t for t, _ in examples]
         samples["1 conversation"] = [1000 * say(rasa_port, "lat-1", t) for t in texts[:60]]
         samples["8 conversations (p95)"] = [eight["p95_ms"]]
-        if importlib.util.find_spec("bench.browser_bench") and (
-            PROJECT_ROOT / "clinic_assistant" / "web" / "server.py"
-        ).exists():
+        if (
+            importlib.util.find_spec("bench.browser_bench")
+            and (PROJECT_ROOT / "clinic_assistant" / "web" / "server.py").exists()
+        ):
             print("browser ...", flush=True)
             from bench.browser_bench import measure
 
@@ -218,26 +230,38 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
         f"| server memory (RSS) | {f['rss_mb']:.0f} MB | <= 1024 MB "
         f"({ok(f['rss_mb'], 1024, False)}) |",
         f"| time to ready | {f['ready_s']:.1f} s | <= 20 s ({ok(f['ready_s'], 20, False)}) |",
-        f"| training time, this pipeline (NLU) | "
-        f"{designs['this pipeline']['train_s']:.0f} s | |",
+        f"| training time, this pipeline (NLU) | {designs['this pipeline']['train_s']:.0f} s | |",
         "",
         "![latency](latency.png)",
     ]
     if "browser" in f:
         b = f["browser"]
-        lines += ["", "## In the browser (Debian Chromium, headless)", "",
-                  "| figure | value |", "|---|---|"]
-        lines += [f"| {key} | {value:.0f} ms |" if isinstance(value, float) else
-                  f"| {key} | {value} |" for key, value in b.items()]
+        lines += [
+            "",
+            "## In the browser (Debian Chromium, headless)",
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
+        lines += [
+            f"| {key} | {value:.0f} ms |" if isinstance(value, float) else f"| {key} | {value} |"
+            for key, value in b.items()
+        ]
     (REPORT / "report.md").write_text("\n".join(lines) + "\n", "utf-8")
     plain = {k: v for k, v in f.items()}
     plain["nlu"] = {
-        k: {"accuracy": v["scores"].accuracy, "macro_f1": v["scores"].macro_f1,
-            "train_s": v["train_s"]}
+        k: {
+            "accuracy": v["scores"].accuracy,
+            "macro_f1": v["scores"].macro_f1,
+            "train_s": v["train_s"],
+        }
         for k, v in designs.items()
     }
-    plain["red_flags"] = {"recall": red.recall, "precision": red.precision,
-                          "false_alarm_rate": red.false_alarm_rate}
+    plain["red_flags"] = {
+        "recall": red.recall,
+        "precision": red.precision,
+        "false_alarm_rate": red.false_alarm_rate,
+    }
     (REPORT / "figures.json").write_text(json.dumps(plain, indent=2, default=str), "utf-8")
 
 

@@ -54,9 +54,7 @@ class Scores:
     errors: Tuple[Tuple[str, str, str], ...]  # (expected, predicted, text)
 
 
-def score(
-    examples: Sequence[Tuple[str, str]], predict: Callable[[str], str]
-) -> Scores:
+def score(examples: Sequence[Tuple[str, str]], predict: Callable[[str], str]) -> Scores:
     """Score ``predict`` on ``examples``."""
     expected: List[str] = []
     predicted: List[str] = []
@@ -118,9 +116,7 @@ class RedFlagScores:
     wrong_level: Tuple[str, ...]
 
 
-def score_red_flags(
-    cases: Iterable[RedFlagCase], detect: Callable[[str], str]
-) -> RedFlagScores:
+def score_red_flags(cases: Iterable[RedFlagCase], detect: Callable[[str], str]) -> RedFlagScores:
     """``detect`` maps a message to "emergency", "urgent" or "none"."""
     tp = fp = fn = tn = 0
     level_ok = 0

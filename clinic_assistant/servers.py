@@ -120,12 +120,18 @@ def rasa_server(
     return ServerProcess(
         name="rasa server",
         command=[
-            str(VENV_BIN / "rasa"), "run",
-            "--model", str(model),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
-            "--port", str(port),
-            "--interface", get_settings().bind_host,
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--port",
+            str(port),
+            "--interface",
+            get_settings().bind_host,
         ],
         ready_url=f"http://127.0.0.1:{port}/webhooks/rest/",
         log_path=log_path,
@@ -137,8 +143,15 @@ def action_server(port: int, db_url: str, log_path: Path) -> ServerProcess:
     """The rasa-sdk action server with the project's actions."""
     return ServerProcess(
         name="action server",
-        command=[str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                 "--port", str(port)],
+        command=[
+            str(VENV_BIN / "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(port),
+        ],
         ready_url=f"http://127.0.0.1:{port}/health",
         log_path=log_path,
         env=server_env(db_url, port),
@@ -180,11 +193,16 @@ def main() -> int:
         for server in servers:
             started = time.monotonic()
             server.start()
-            print(f"{server.name} ready in {time.monotonic() - started:.1f} s "
-                  f"({server.ready_url.split('/webhooks')[0].rstrip('/')})", flush=True)
-        print(f"Chat: POST http://localhost:{rasa_port}/webhooks/rest/webhook, "
-              f"web page http://localhost:{web_port}/ . Logs in {logs}. Ctrl-C stops.",
-              flush=True)
+            print(
+                f"{server.name} ready in {time.monotonic() - started:.1f} s "
+                f"({server.ready_url.split('/webhooks')[0].rstrip('/')})",
+                flush=True,
+            )
+        print(
+            f"Chat: POST http://localhost:{rasa_port}/webhooks/rest/webhook, "
+            f"web page http://localhost:{web_port}/ . Logs in {logs}. Ctrl-C stops.",
+            flush=True,
+        )
         while not stopping and all(server.alive for server in servers):
             time.sleep(0.5)
         for server in servers:

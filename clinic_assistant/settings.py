@@ -85,9 +85,7 @@ class Settings:
 
 
 def _phone_ok(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9+()\-. ]{3,25}", value)) and any(
-        c.isdigit() for c in value
-    )
+    return bool(re.fullmatch(r"[0-9+()\-. ]{3,25}", value)) and any(c.isdigit() for c in value)
 
 
 def _positive_number(env: Mapping[str, str], key: str, default: float) -> float:
@@ -151,8 +149,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         emergency_number=text("CLINIC_EMERGENCY_NUMBER", defaults.emergency_number),
         after_hours=text("CLINIC_AFTER_HOURS", defaults.after_hours),
     )
-    for key, value in (("CLINIC_PHONE", clinic.phone),
-                       ("CLINIC_EMERGENCY_NUMBER", clinic.emergency_number)):
+    for key, value in (
+        ("CLINIC_PHONE", clinic.phone),
+        ("CLINIC_EMERGENCY_NUMBER", clinic.emergency_number),
+    ):
         if not _phone_ok(value):
             raise SettingsError(f"{key} must be a phone number, got {value!r}")
 
@@ -178,9 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_host=text("SMTP_HOST", base.smtp_host),
         smtp_port=int(_positive_number(env, "SMTP_PORT", base.smtp_port)),
         smtp_from=text("SMTP_FROM", base.smtp_from),
-        notify_timeout_s=_positive_number(
-            env, "ESCALATION_NOTIFY_TIMEOUT", base.notify_timeout_s
-        ),
+        notify_timeout_s=_positive_number(env, "ESCALATION_NOTIFY_TIMEOUT", base.notify_timeout_s),
         notify_attempts=int(attempts),
         action_server_url=text("ACTION_SERVER_URL", base.action_server_url),
         bind_host=text("BIND_HOST", base.bind_host),

@@ -29,8 +29,12 @@ FAILURE_INTENTS = ("nlu_fallback", "unreadable_input", "out_of_scope")
 GAVE_UP = "utter_no_luck"
 EVENTS = sa.table(
     "events",
-    sa.column("id"), sa.column("sender_id"), sa.column("type_name"),
-    sa.column("timestamp"), sa.column("intent_name"), sa.column("action_name"),
+    sa.column("id"),
+    sa.column("sender_id"),
+    sa.column("type_name"),
+    sa.column("timestamp"),
+    sa.column("intent_name"),
+    sa.column("action_name"),
     sa.column("data"),
 )
 
@@ -53,8 +57,13 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
     if not sa.inspect(engine).has_table("events"):
         return review
     statement = (
-        sa.select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp,
-                  EVENTS.c.action_name, EVENTS.c.data)
+        sa.select(
+            EVENTS.c.sender_id,
+            EVENTS.c.type_name,
+            EVENTS.c.timestamp,
+            EVENTS.c.action_name,
+            EVENTS.c.data,
+        )
         .where(EVENTS.c.timestamp >= since_ts)
         .where(EVENTS.c.type_name.in_(("user", "bot", "action")))
         .order_by(EVENTS.c.id)
@@ -72,20 +81,29 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
                 name = intent.get("full_retrieval_intent_name") or intent.get("name") or "?"
                 last_user[sender] = {"text": data.get("text"), "answer": name, "at": timestamp}
                 if name in FAILURE_INTENTS:
-                    review.failures.append({"conversation": sender, "kind": name,
-                                            "message": data.get("text"), "at": timestamp})
+                    review.failures.append(
+                        {
+                            "conversation": sender,
+                            "kind": name,
+                            "message": data.get("text"),
+                            "at": timestamp,
+                        }
+                    )
                 elif not name.startswith("red_flag"):
                     asked[name] += 1
             elif kind == "bot":
                 escalation = ((data.get("data") or {}).get("custom") or {}).get("escalation")
                 if escalation:
-                    review.escalations.append({
-                        "conversation": sender, "at": timestamp,
-                        "level": escalation.get("level"),
-                        "symptoms": escalation.get("symptoms"),
-                        "message": (last_user.get(sender) or {}).get("text"),
-                        "notification": "no record (action server down?)",
-                    })
+                    review.escalations.append(
+                        {
+                            "conversation": sender,
+                            "at": timestamp,
+                            "level": escalation.get("level"),
+                            "symptoms": escalation.get("symptoms"),
+                            "message": (last_user.get(sender) or {}).get("text"),
+                            "notification": "no record (action server down?)",
+                        }
+                    )
             elif kind == "action" and action == GAVE_UP:
                 review.gave_up += 1
     _attach_records(review, db_url, since_ts)
@@ -113,21 +131,30 @@ def _attach_records(review: Review, db_url: Optional[str], since_ts: float) -> N
 
 def render(review: Review) -> str:
     """The report as plain text for a terminal."""
+
     def when(ts: Any) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(ts or 0)))
 
-    lines = [f"Conversations: {review.conversations}", "",
-             f"ESCALATIONS ({len(review.escalations)})"]
+    lines = [
+        f"Conversations: {review.conversations}",
+        "",
+        f"ESCALATIONS ({len(review.escalations)})",
+    ]
     for e in review.escalations:
-        lines.append(f"  [{e['level'].upper()}] {when(e['at'])} conversation {e['conversation']}"
-                     f" - {', '.join(e['symptoms'] or [])} - notification: {e['notification']}")
-        lines.append(f"      \"{e['message']}\"")
+        lines.append(
+            f"  [{e['level'].upper()}] {when(e['at'])} conversation {e['conversation']}"
+            f" - {', '.join(e['symptoms'] or [])} - notification: {e['notification']}"
+        )
+        lines.append(f'      "{e["message"]}"')
     lines += ["", "WHAT PATIENTS ASK"]
     lines += [f"  {count:4d}  {name}" for name, count in review.questions] or ["  (nothing yet)"]
-    lines += ["", f"WHERE THE ASSISTANT FAILED ({len(review.failures)} messages, "
-                  f"{review.gave_up} times it gave the clinic's number after two misses)"]
+    lines += [
+        "",
+        f"WHERE THE ASSISTANT FAILED ({len(review.failures)} messages, "
+        f"{review.gave_up} times it gave the clinic's number after two misses)",
+    ]
     for f in review.failures:
-        lines.append(f"  {when(f['at'])} {f['kind']:<16} {f['conversation']}: \"{f['message']}\"")
+        lines.append(f'  {when(f["at"])} {f["kind"]:<16} {f["conversation"]}: "{f["message"]}"')
     return "\n".join(lines)
 
 

@@ -161,8 +161,11 @@ class ClinicSocketIOInput(SocketIOInput):
         # python-socketio keeps one handler per (namespace, event): these replace
         # the stock ones registered by super().blueprint().
         sio.on("session_request", self._session_request(sio), namespace=self.namespace)
-        sio.on(self.user_message_evt, self._handle_message(sio, on_new_message),
-               namespace=self.namespace)
+        sio.on(
+            self.user_message_evt,
+            self._handle_message(sio, on_new_message),
+            namespace=self.namespace,
+        )
         return blueprint
 
     def _session_request(self, sio: AsyncServer) -> Callable[..., Awaitable[None]]:

@@ -52,14 +52,15 @@ def common_english_words(min_log_prob: float) -> Set[str]:
     return {
         word
         for word, log_prob in table.items()
-        if isinstance(word, str) and log_prob >= min_log_prob and word.isascii()
-        and word.isalpha() and word.islower()
+        if isinstance(word, str)
+        and log_prob >= min_log_prob
+        and word.isascii()
+        and word.isalpha()
+        and word.islower()
     }
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class AnswerGate(GraphComponent):
     """Checks input and confidences after classification; see the module docstring."""
 
@@ -120,9 +121,7 @@ class AnswerGate(GraphComponent):
                 data = json.loads((directory / VOCABULARY_FILE).read_text("utf-8"))
         except (ValueError, FileNotFoundError):
             data = {"vocabulary": [], "topics": []}
-        return cls(
-            config, model_storage, resource, set(data["vocabulary"]), set(data["topics"])
-        )
+        return cls(config, model_storage, resource, set(data["vocabulary"]), set(data["topics"]))
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learns the words patients use, common English words and the answer topics."""
@@ -135,7 +134,7 @@ class AnswerGate(GraphComponent):
         for key in training_data.responses:
             name = key.split("utter_", 1)[-1]
             if name.startswith(prefix):
-                topics.add(name[len(prefix):])
+                topics.add(name[len(prefix) :])
         self._vocabulary, self._topics = vocabulary, topics
         with self._model_storage.write_to(self._resource) as directory:
             (directory / VOCABULARY_FILE).write_text(
@@ -213,14 +212,10 @@ class AnswerGate(GraphComponent):
         return word in self._vocabulary
 
     def _answer_ranking(self, message: Message) -> List[Dict[str, Any]]:
-        selector = (message.get(RESPONSE_SELECTOR) or {}).get(
-            self._config["retrieval_intent"], {}
-        )
+        selector = (message.get(RESPONSE_SELECTOR) or {}).get(self._config["retrieval_intent"], {})
         return list(selector.get("ranking") or [])
 
-    def _options(
-        self, message: Message, answers: List[Dict[str, Any]]
-    ) -> List[Dict[str, Any]]:
+    def _options(self, message: Message, answers: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """The two likeliest answers, each scored by P(intent) x P(answer)."""
         retrieval = self._config["retrieval_intent"]
         scores: Dict[str, float] = {}
@@ -238,9 +233,7 @@ class AnswerGate(GraphComponent):
     @staticmethod
     def _set_intent(message: Message, name: str, confidence: float) -> None:
         ranking = [
-            entry
-            for entry in (message.get(INTENT_RANKING_KEY) or [])
-            if entry.get("name") != name
+            entry for entry in (message.get(INTENT_RANKING_KEY) or []) if entry.get("name") != name
         ]
         message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
         message.set(

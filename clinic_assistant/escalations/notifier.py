@@ -177,11 +177,14 @@ class Notifier:
                 if outcome.delivered:
                     logger.info(
                         "Escalation %s: clinic notified by %s after %d attempt(s)",
-                        notice.escalation_id, outcome.name, outcome.attempts,
+                        notice.escalation_id,
+                        outcome.name,
+                        outcome.attempts,
                     )
             return NotificationResult("sent", attempts, errors or None)
-        logger.error("Escalation %s: the clinic could not be notified: %s",
-                     notice.escalation_id, errors)
+        logger.error(
+            "Escalation %s: the clinic could not be notified: %s", notice.escalation_id, errors
+        )
         return NotificationResult("failed", attempts, errors)
 
     async def _with_retries(
@@ -195,8 +198,9 @@ class Notifier:
                 await asyncio.wait_for(attempt(), timeout=self._timeout_s)
                 return _ChannelOutcome(name, True, number, None)
             except _PermanentFailure as failure:
-                logger.warning("Escalation %s: %s refused the notice: %s",
-                               notice.escalation_id, name, failure)
+                logger.warning(
+                    "Escalation %s: %s refused the notice: %s", notice.escalation_id, name, failure
+                )
                 return _ChannelOutcome(name, False, number, str(failure))
             except asyncio.TimeoutError:
                 error = f"timed out after {self._timeout_s:g} s"
@@ -206,8 +210,14 @@ class Notifier:
             # worth another try; one error path for all of them.
             except Exception as failure:  # noqa: BLE001
                 error = self._describe(failure)
-            logger.warning("Escalation %s: %s attempt %d of %d failed: %s",
-                           notice.escalation_id, name, number, self._attempts, error)
+            logger.warning(
+                "Escalation %s: %s attempt %d of %d failed: %s",
+                notice.escalation_id,
+                name,
+                number,
+                self._attempts,
+                error,
+            )
             if number < self._attempts:
                 await asyncio.sleep(self._backoff_s * 2 ** (number - 1))
         return _ChannelOutcome(name, False, self._attempts, error)
@@ -267,23 +277,34 @@ class Notifier:
         if notice.escalation_id is None:
             logger.error(
                 "Unrecorded %s escalation: notification %s after %d attempt(s)%s",
-                notice.level, result.status, result.attempts,
+                notice.level,
+                result.status,
+                result.attempts,
                 f" ({result.error})" if result.error else "",
             )
             return
         try:
             found = await asyncio.to_thread(
                 store.update_notification,
-                notice.escalation_id, result.status, result.attempts, result.error,
+                notice.escalation_id,
+                result.status,
+                result.attempts,
+                result.error,
                 db_url=self._db_url,
             )
         except Exception as error:  # noqa: BLE001 - a failed write-back must not raise
             found = False
-            logger.error("Escalation %s: could not store the outcome (%s): %s",
-                         notice.escalation_id, type(error).__name__, error)
+            logger.error(
+                "Escalation %s: could not store the outcome (%s): %s",
+                notice.escalation_id,
+                type(error).__name__,
+                error,
+            )
         if not found:
             logger.error(
                 "Escalation %s: notification %s after %d attempt(s)%s, not on the record",
-                notice.escalation_id, result.status, result.attempts,
+                notice.escalation_id,
+                result.status,
+                result.attempts,
                 f" ({result.error})" if result.error else "",
             )

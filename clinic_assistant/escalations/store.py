@@ -299,8 +299,8 @@ def list_escalations(
     if since is not None:
         statement = statement.where(escalations.c.created_at >= since)
     # id breaks ties between rows written within the same clock tick.
-    statement = statement.order_by(
-        escalations.c.created_at.desc(), escalations.c.id.desc()
-    ).limit(max(0, limit))
+    statement = statement.order_by(escalations.c.created_at.desc(), escalations.c.id.desc()).limit(
+        max(0, limit)
+    )
     with get_engine(db_url).connect() as connection:
         return [_record(row) for row in connection.execute(statement)]

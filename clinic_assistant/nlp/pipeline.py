@@ -148,8 +148,9 @@ def is_up_to_date(path: Path | str, sources: Sequence[Path] = SOURCES) -> bool:
         return False
     if meta.get("name") != PIPELINE_NAME or meta.get("version") != PIPELINE_VERSION:
         return False
-    return built >= newest_source and all((Path(path) / part).is_dir() for part in (
-        "lemmatizer", "entity_ruler"))
+    return built >= newest_source and all(
+        (Path(path) / part).is_dir() for part in ("lemmatizer", "entity_ruler")
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -54,148 +54,497 @@ CLAUSE_PUNCT: FrozenSet[str] = frozenset(
 )
 # Words that start a new clause whose content the previous clause's cue does not reach.
 CONTRAST: FrozenSet[str] = frozenset(
-    {"but", "however", "although", "though", "yet", "whereas", "except", "until", "till",
-     "besides", "instead", "nevertheless", "otherwise", "anyway", "anyhow", "plus"}
+    {
+        "but",
+        "however",
+        "although",
+        "though",
+        "yet",
+        "whereas",
+        "except",
+        "until",
+        "till",
+        "besides",
+        "instead",
+        "nevertheless",
+        "otherwise",
+        "anyway",
+        "anyhow",
+        "plus",
+    }
 )
 SUBJECTS: FrozenSet[str] = frozenset({"i", "he", "she", "we", "they", "it", "you"})
 PERSONAL_SUBJECTS: FrozenSet[str] = frozenset({"i", "he", "she", "we", "they"})
 POSSESSIVES: FrozenSet[str] = frozenset({"my", "his", "her", "our", "their"})
 PEOPLE: FrozenSet[str] = frozenset(
-    {"husband", "wife", "mom", "mum", "mother", "dad", "father", "son", "daughter",
-     "partner", "friend", "boyfriend", "girlfriend", "grandma", "grandpa", "brother",
-     "sister", "child", "kid", "patient", "spouse", "aunt", "uncle", "neighbour",
-     "neighbor", "cousin", "niece", "nephew", "grandmother", "grandfather", "coworker",
-     "colleague", "boss", "roommate", "hubby", "bf", "gf", "fiance", "fiancee", "parent",
-     "grandson", "granddaughter", "stepmom", "stepdad", "buddy", "client", "resident"}
+    {
+        "husband",
+        "wife",
+        "mom",
+        "mum",
+        "mother",
+        "dad",
+        "father",
+        "son",
+        "daughter",
+        "partner",
+        "friend",
+        "boyfriend",
+        "girlfriend",
+        "grandma",
+        "grandpa",
+        "brother",
+        "sister",
+        "child",
+        "kid",
+        "patient",
+        "spouse",
+        "aunt",
+        "uncle",
+        "neighbour",
+        "neighbor",
+        "cousin",
+        "niece",
+        "nephew",
+        "grandmother",
+        "grandfather",
+        "coworker",
+        "colleague",
+        "boss",
+        "roommate",
+        "hubby",
+        "bf",
+        "gf",
+        "fiance",
+        "fiancee",
+        "parent",
+        "grandson",
+        "granddaughter",
+        "stepmom",
+        "stepdad",
+        "buddy",
+        "client",
+        "resident",
+    }
 )
-PERSONAL: FrozenSet[str] = PERSONAL_SUBJECTS | POSSESSIVES | {"me", "myself", "us", "him",
-                                                              "them", "himself", "herself"}
+PERSONAL: FrozenSet[str] = (
+    PERSONAL_SUBJECTS | POSSESSIVES | {"me", "myself", "us", "him", "them", "himself", "herself"}
+)
 # Auxiliaries and modals that, right before a subject, make a question (inversion).
 AUX: FrozenSet[str] = frozenset(
     {"can", "will", "would", "should", "shall", "may", "must", "do", "be", "have"}
 )
 # Verbs that, after a subject, make a report of one's own state: "I have", "he can't".
 REPORT_VERBS: FrozenSet[str] = frozenset(
-    {"be", "have", "feel", "keep", "get", "start", "begin", "seem", "notice",
-     "experience", "develop", "wake", "choke", "struggle", "cough", "barely", "hardly",
-     "just", "still", "now", "also", "suddenly", "really", "sound", "look"}
+    {
+        "be",
+        "have",
+        "feel",
+        "keep",
+        "get",
+        "start",
+        "begin",
+        "seem",
+        "notice",
+        "experience",
+        "develop",
+        "wake",
+        "choke",
+        "struggle",
+        "cough",
+        "barely",
+        "hardly",
+        "just",
+        "still",
+        "now",
+        "also",
+        "suddenly",
+        "really",
+        "sound",
+        "look",
+    }
 )
 # "can" is a report only as an inability: "I can't", "he can barely" (not "I can get").
 CAN_REPORT: FrozenSet[str] = frozenset({"not", "barely", "hardly", "no", "only", "just"})
 # Right after a subject these make a possibility, not a report: "I might have".
 NOT_REPORT: FrozenSet[str] = frozenset({"may", "will", "would", "should", "shall", "must"})
 # Verbs of causing: "will botox cause my eyelids to droop" is not about a present droop.
-CAUSING: FrozenSet[str] = frozenset({"cause", "make", "give", "lead", "result", "affect",
-                                     "trigger", "prevent", "avoid", "stop"})
+CAUSING: FrozenSet[str] = frozenset(
+    {"cause", "make", "give", "lead", "result", "affect", "trigger", "prevent", "avoid", "stop"}
+)
 # A comma followed by these continues the clause (a list of examples).
-LIST_CONTINUATION: FrozenSet[str] = frozenset({"like", "such", "include", "especially",
-                                               "e.g.", "eg", "say", "example"})
+LIST_CONTINUATION: FrozenSet[str] = frozenset(
+    {"like", "such", "include", "especially", "e.g.", "eg", "say", "example"}
+)
 # Someone else's symptom told in a question about oneself: "my friend couldn't
 # swallow after botox, will that happen to me?"
 RISK_TO_SELF = _phrases(
-    "happen to me", "will that happen", "can that happen", "may that happen",
-    "will i get that", "will i get it", "can i get that",
-    "same thing happen", "happen to me too", "be i at risk", "in my case", "my risk",
-    "my chance", "me too", "i be next",
+    "happen to me",
+    "will that happen",
+    "can that happen",
+    "may that happen",
+    "will i get that",
+    "will i get it",
+    "can i get that",
+    "same thing happen",
+    "happen to me too",
+    "be i at risk",
+    "in my case",
+    "my risk",
+    "my chance",
+    "me too",
+    "i be next",
 )
 # "... how likely is that for me?": a likelihood word and oneself after the story.
 LIKELIHOOD: FrozenSet[str] = frozenset(
-    {"likely", "likelihood", "chance", "odds", "odd", "risk", "probability", "possible",
-     "common"}
+    {"likely", "likelihood", "chance", "odds", "odd", "risk", "probability", "possible", "common"}
 )
 # Sentence openers that make it a question.
 QUESTION_START: FrozenSet[str] = frozenset(
-    {"can", "will", "would", "should", "shall", "may", "do", "be", "have", "what", "how",
-     "when", "which", "who", "where"}
+    {
+        "can",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "do",
+        "be",
+        "have",
+        "what",
+        "how",
+        "when",
+        "which",
+        "who",
+        "where",
+    }
 )
 # Words to skip at the start of a sentence before looking for a question opener.
 DISCOURSE: FrozenSet[str] = frozenset(
-    {"hi", "hello", "hey", "ok", "so", "and", "also", "um", "uh", "well", "sorry",
-     "please", "thanks", "doctor", "doc", "quick", "question", "oh", "yes", "hmm",
-     "dear", "good", "morning", "afternoon", "evening", "just", "wonder"}
+    {
+        "hi",
+        "hello",
+        "hey",
+        "ok",
+        "so",
+        "and",
+        "also",
+        "um",
+        "uh",
+        "well",
+        "sorry",
+        "please",
+        "thanks",
+        "doctor",
+        "doc",
+        "quick",
+        "question",
+        "oh",
+        "yes",
+        "hmm",
+        "dear",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "just",
+        "wonder",
+    }
 )
 
 # ---------------------------------------------------------------- negation
 NEGATION_PRE = _phrases(
-    "no", "not", "never", "without", "deny", "nor", "neither", "none", "free of",
-    "absence of", "negative for", "no sign of", "no sign", "zero", "nothing like",
+    "no",
+    "not",
+    "never",
+    "without",
+    "deny",
+    "nor",
+    "neither",
+    "none",
+    "free of",
+    "absence of",
+    "negative for",
+    "no sign of",
+    "no sign",
+    "zero",
+    "nothing like",
 )
 # Negation words that do not negate what follows.
 PSEUDO_NEGATION = _phrases(
-    "not sure", "not certain", "no idea", "not know", "not only", "not just", "not stop",
-    "not help", "no doubt", "not get well", "not go away", "not improve", "no well",
-    "no change", "not go", "not tell", "no matter", "not wait",
-    "not even sure", "not clear up", "not resolve", "not quite sure", "not want to wait",
-    "never mind", "not to mention", "not normal", "not right", "not like",
-    "no one", "nobody", "not anymore", "no more",
+    "not sure",
+    "not certain",
+    "no idea",
+    "not know",
+    "not only",
+    "not just",
+    "not stop",
+    "not help",
+    "no doubt",
+    "not get well",
+    "not go away",
+    "not improve",
+    "no well",
+    "no change",
+    "not go",
+    "not tell",
+    "no matter",
+    "not wait",
+    "not even sure",
+    "not clear up",
+    "not resolve",
+    "not quite sure",
+    "not want to wait",
+    "never mind",
+    "not to mention",
+    "not normal",
+    "not right",
+    "not like",
+    "no one",
+    "nobody",
+    "not anymore",
+    "no more",
 )
 NEGATION_POST = _phrases("none", "no", "deny", "negative", "not really")
 NEGATION_POST_PHRASE = _phrases(
-    "be not a problem", "be not a issue", "be not a concern", "be not bad",
+    "be not a problem",
+    "be not a issue",
+    "be not a concern",
+    "be not bad",
 )
 # After a negated symptom, signs that it is there now: "no trouble swallowing until
 # yesterday", "never had trouble swallowing but now I do".
 NEGATION_UNDONE = _phrases(
-    "until", "till", "but now", "now i", "now it", "now he", "now she", "up to now",
-    "up until", "before now", "before today", "before yesterday", "before the shot",
-    "before my", "before botox", "before the injection",
+    "until",
+    "till",
+    "but now",
+    "now i",
+    "now it",
+    "now he",
+    "now she",
+    "up to now",
+    "up until",
+    "before now",
+    "before today",
+    "before yesterday",
+    "before the shot",
+    "before my",
+    "before botox",
+    "before the injection",
 )
 NEGATION_WINDOW = 6
-BELIEF_VERBS: FrozenSet[str] = frozenset({"think", "believe", "feel", "guess", "suppose",
-                                          "notice", "reckon", "imagine"})
+BELIEF_VERBS: FrozenSet[str] = frozenset(
+    {"think", "believe", "feel", "guess", "suppose", "notice", "reckon", "imagine"}
+)
 LIST_WORDS: FrozenSet[str] = frozenset({",", "or", "and", "nor", "/", "any", "no", "&"})
 # Words that end a negation's reach besides clause boundaries: "no pain, just trouble
 # swallowing", "no fever and now I can't swallow".
-NEGATION_STOP: FrozenSet[str] = CONTRAST | SUBJECTS | frozenset(
-    {"only", "just", "other", "apart", "aside", "still", "now", "anymore", "again",
-     "because", "since", "so", "then", "today", "suddenly", "except"}
+NEGATION_STOP: FrozenSet[str] = (
+    CONTRAST
+    | SUBJECTS
+    | frozenset(
+        {
+            "only",
+            "just",
+            "other",
+            "apart",
+            "aside",
+            "still",
+            "now",
+            "anymore",
+            "again",
+            "because",
+            "since",
+            "so",
+            "then",
+            "today",
+            "suddenly",
+            "except",
+        }
+    )
 )
 
 # ---------------------------------------------------------------- hypothetical
 # Conditions and future questions; overridden only by a sign that it is happening now.
 STRONG_HYPOTHETICAL = _phrases(
-    "if", "what if", "in case", "incase", "suppose", "unless", "whether",
-    "will i", "would i", "may i", "shall i", "be i go to",
-    "be i likely to", "will he", "will she", "would he", "would she",
-    "will it", "would it", "will botox", "would botox", "will this", "may it",
-    "in the event", "god forbid", "should i ever",
+    "if",
+    "what if",
+    "in case",
+    "incase",
+    "suppose",
+    "unless",
+    "whether",
+    "will i",
+    "would i",
+    "may i",
+    "shall i",
+    "be i go to",
+    "be i likely to",
+    "will he",
+    "will she",
+    "would he",
+    "would she",
+    "will it",
+    "would it",
+    "will botox",
+    "would botox",
+    "will this",
+    "may it",
+    "in the event",
+    "god forbid",
+    "should i ever",
 )
 # "if" that introduces "whether": "not sure if I'm having trouble swallowing".
 IF_AS_WHETHER = _phrases(
-    "not sure", "not know", "wonder", "unsure", "not tell", "not certain", "see",
-    "check", "ask", "think",
+    "not sure",
+    "not know",
+    "wonder",
+    "unsure",
+    "not tell",
+    "not certain",
+    "see",
+    "check",
+    "ask",
+    "think",
 )
 # Risk and topic frames; overridden also by a report after them ("... that I can't").
 WEAK_HYPOTHETICAL = _phrases(
-    "cause", "lead to", "result in", "risk", "chance", "likelihood", "possibility",
-    "possible", "side effect", "worry about", "worry", "concern about", "concern",
-    "afraid", "scare", "fear", "nervous", "anxious", "watch for", "watch out for",
-    "look out for", "look for", "sign of", "symptom of", "warn sign", "prevent", "avoid",
-    "how common", "how often", "how likely", "how rare", "in general",
-    "read", "hear", "say", "mention", "warn", "tell", "list", "leaflet", "label", "sheet",
-    "what happen", "when to", "when should", "when do i", "what to do", "what do i do",
-    "what should i do", "should i", "how do i know", "how will i know", "how would i know",
+    "cause",
+    "lead to",
+    "result in",
+    "risk",
+    "chance",
+    "likelihood",
+    "possibility",
+    "possible",
+    "side effect",
+    "worry about",
+    "worry",
+    "concern about",
+    "concern",
+    "afraid",
+    "scare",
+    "fear",
+    "nervous",
+    "anxious",
+    "watch for",
+    "watch out for",
+    "look out for",
+    "look for",
+    "sign of",
+    "symptom of",
+    "warn sign",
+    "prevent",
+    "avoid",
+    "how common",
+    "how often",
+    "how likely",
+    "how rare",
+    "in general",
+    "read",
+    "hear",
+    "say",
+    "mention",
+    "warn",
+    "tell",
+    "list",
+    "leaflet",
+    "label",
+    "sheet",
+    "what happen",
+    "when to",
+    "when should",
+    "when do i",
+    "what to do",
+    "what do i do",
+    "what should i do",
+    "should i",
+    "how do i know",
+    "how will i know",
+    "how would i know",
     "know the sign",
-    "explain", "tell me about", "information", "info", "learn", "more about",
+    "explain",
+    "tell me about",
+    "information",
+    "info",
+    "learn",
+    "more about",
     # Generic claims: "botox can make you choke", "you might get double vision".
-    "make you", "make people", "give you", "give people", "can make", "may make",
-    "you can get", "you may", "can give", "may give", "can lead", "may lead",
+    "make you",
+    "make people",
+    "give you",
+    "give people",
+    "can make",
+    "may make",
+    "you can get",
+    "you may",
+    "can give",
+    "may give",
+    "can lead",
+    "may lead",
 )
 # Risk words after the symptom: "is choking a side effect", "trouble swallowing is rare".
 WEAK_HYPOTHETICAL_POST = _phrases(
-    "side effect", "risk", "common", "rare", "possible", "happen", "dangerous",
-    "serious", "a sign", "sign of", "symptom of", "a concern", "something to worry",
-    "a thing", "expect", "likely", "normal", "a emergency", "mean", "warn sign",
+    "side effect",
+    "risk",
+    "common",
+    "rare",
+    "possible",
+    "happen",
+    "dangerous",
+    "serious",
+    "a sign",
+    "sign of",
+    "symptom of",
+    "a concern",
+    "something to worry",
+    "a thing",
+    "expect",
+    "likely",
+    "normal",
+    "a emergency",
+    "mean",
+    "warn sign",
 )
 # Question openers and words that make a question about risks in general.
 RISK_FRAME = _phrases(
-    "cause", "make", "give", "lead", "result", "affect", "trigger", "happen", "spread",
-    "side effect", "risk", "common", "possible", "likely", "chance", "rare",
-    "dangerous", "serious",
+    "cause",
+    "make",
+    "give",
+    "lead",
+    "result",
+    "affect",
+    "trigger",
+    "happen",
+    "spread",
+    "side effect",
+    "risk",
+    "common",
+    "possible",
+    "likely",
+    "chance",
+    "rare",
+    "dangerous",
+    "serious",
 )
 NUMBER_WORDS: FrozenSet[str] = frozenset(
-    {"a", "one", "two", "three", "four", "five", "six", "seven", "few", "several", "couple",
-     "24", "48", "past", "last"}
+    {
+        "a",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "few",
+        "several",
+        "couple",
+        "24",
+        "48",
+        "past",
+        "last",
+    }
 )
 DURATION_UNITS: FrozenSet[str] = frozenset({"day", "hour", "week", "minute", "night"})
 FUTURE_BEFORE = _phrases("will", "would", "go to")
@@ -203,84 +552,267 @@ FUTURE_BEFORE = _phrases("will", "would", "go to")
 # ---------------------------------------------------------------- actuality
 # Signs that a symptom is present now; they override hypothetical and question framing.
 ACTUALITY = _phrases(
-    "currently", "right now", "at the moment", "today", "tonight", "this morning",
-    "this afternoon", "this evening", "this week", "yesterday", "last night", "still",
-    "keep", "already", "anymore", "any more", "suddenly", "ever since", "for the past",
-    "for the last", "for a few", "for two", "for three", "for several", "for day",
-    "for hour", "all day", "all morning", "all night", "lately", "recently", "now",
-    "since the shot", "since my shot", "since my injection", "since my botox",
-    "since my appointment", "since my treatment", "since my last", "since the injection",
+    "currently",
+    "right now",
+    "at the moment",
+    "today",
+    "tonight",
+    "this morning",
+    "this afternoon",
+    "this evening",
+    "this week",
+    "yesterday",
+    "last night",
+    "still",
+    "keep",
+    "already",
+    "anymore",
+    "any more",
+    "suddenly",
+    "ever since",
+    "for the past",
+    "for the last",
+    "for a few",
+    "for two",
+    "for three",
+    "for several",
+    "for day",
+    "for hour",
+    "all day",
+    "all morning",
+    "all night",
+    "lately",
+    "recently",
+    "now",
+    "since the shot",
+    "since my shot",
+    "since my injection",
+    "since my botox",
+    "since my appointment",
+    "since my treatment",
+    "since my last",
+    "since the injection",
     "since then",
-    "since last", "since yesterday", "since this", "since monday", "since tuesday",
-    "since wednesday", "since thursday", "since friday", "since saturday",
-    "since sunday", "after my shot", "after my injection", "after my botox",
-    "after my appointment", "this",
+    "since last",
+    "since yesterday",
+    "since this",
+    "since monday",
+    "since tuesday",
+    "since wednesday",
+    "since thursday",
+    "since friday",
+    "since saturday",
+    "since sunday",
+    "after my shot",
+    "after my injection",
+    "after my botox",
+    "after my appointment",
+    "this",
     # Asking how to make it stop presupposes it is happening.
-    "how do i stop", "how can i stop", "how to stop", "make it stop", "get rid of",
-    "do about", "deal with", "cope with", "help with",
+    "how do i stop",
+    "how can i stop",
+    "how to stop",
+    "make it stop",
+    "get rid of",
+    "do about",
+    "deal with",
+    "cope with",
+    "help with",
 )
 # After a hypothetical, a confirmation that it is real: "call if you have trouble
 # breathing, and I do".
 HYPOTHETICAL_UNDONE = _phrases(
-    "and i do", "which i do", "and now i do", "now i do", "i do now", "and i have",
-    "which i have", "and i be", "which i be", "and he do", "and she do", "and it be",
-    "and that be happen", "which be happen", "and it have", "and i have it",
+    "and i do",
+    "which i do",
+    "and now i do",
+    "now i do",
+    "i do now",
+    "and i have",
+    "which i have",
+    "and i be",
+    "which i be",
+    "and he do",
+    "and she do",
+    "and it be",
+    "and that be happen",
+    "which be happen",
+    "and it have",
+    "and i have it",
 )
 # Generic subjects: "patients sometimes have trouble breathing", "some people choke".
 GENERIC_SUBJECTS: FrozenSet[str] = frozenset(
-    {"patient", "people", "someone", "somebody", "anyone", "anybody", "everyone",
-     "everybody", "person", "folk", "user"}
+    {
+        "patient",
+        "people",
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
+        "everyone",
+        "everybody",
+        "person",
+        "folk",
+        "user",
+    }
 )
 STATEMENT_OPENERS: FrozenSet[str] = frozenset({"that", "because", "cuz", "coz", "bc"})
 DETERMINERS: FrozenSet[str] = frozenset(
     {"my", "his", "her", "our", "their", "the", "this", "that", "a", "your"}
 )
 ACTUALITY_TEXT: FrozenSet[str] = frozenset(
-    {"started", "began", "been", "having", "getting", "feeling", "experiencing",
-     "noticed", "noticing", "developed", "woke"}
+    {
+        "started",
+        "began",
+        "been",
+        "having",
+        "getting",
+        "feeling",
+        "experiencing",
+        "noticed",
+        "noticing",
+        "developed",
+        "woke",
+    }
 )
 NOT_ACTUAL_AFTER = _phrases("fine now", "ok now", "well now", "good now")
 
 # ---------------------------------------------------------------- historical
 DISTANT_PAST = _phrases(
-    "last year", "year ago", "a year ago", "month ago",
-    "in the past", "use to", "as a kid", "as a child", "as a teenager",
-    "when i be young", "when i be little", "when i be a kid", "when i be a child",
-    "year back", "always", "my whole life",
-    "all my life", "since childhood", "since i be a kid", "since i be a child",
-    "since birth", "long time ago", "long ago", "previous year",
+    "last year",
+    "year ago",
+    "a year ago",
+    "month ago",
+    "in the past",
+    "use to",
+    "as a kid",
+    "as a child",
+    "as a teenager",
+    "when i be young",
+    "when i be little",
+    "when i be a kid",
+    "when i be a child",
+    "year back",
+    "always",
+    "my whole life",
+    "all my life",
+    "since childhood",
+    "since i be a kid",
+    "since i be a child",
+    "since birth",
+    "long time ago",
+    "long ago",
+    "previous year",
     "childhood",
     # An earlier treatment: "had a bad reaction last time", "previously".
-    "last time", "previous time", "the time before", "previously", "prior treatment",
+    "last time",
+    "previous time",
+    "the time before",
+    "previously",
+    "prior treatment",
 )
 # Past-tense surface forms (text) of resolution: "it went away", "it has cleared up".
 RESOLVED_TEXT = _phrases(
-    "went away", "gone away", "is gone", "was gone", "are gone", "s gone", "'s gone",
-    "has gone", "have gone", "cleared up", "resolved", "wore off", "worn off",
-    "got better", "gotten better", "went back to normal",
-    "back to normal", "is fine now", "was fine", "fine now", "ok now", "okay now",
-    "better now", "no longer", "not anymore", "not any more", "never came back",
-    "did not come back", "didn't come back", "went down", "is better", "all better",
-    "fully recovered", "went away on its own", "resolved itself", "no problems since",
-    "fine since", "fine after",
+    "went away",
+    "gone away",
+    "is gone",
+    "was gone",
+    "are gone",
+    "s gone",
+    "'s gone",
+    "has gone",
+    "have gone",
+    "cleared up",
+    "resolved",
+    "wore off",
+    "worn off",
+    "got better",
+    "gotten better",
+    "went back to normal",
+    "back to normal",
+    "is fine now",
+    "was fine",
+    "fine now",
+    "ok now",
+    "okay now",
+    "better now",
+    "no longer",
+    "not anymore",
+    "not any more",
+    "never came back",
+    "did not come back",
+    "didn't come back",
+    "went down",
+    "is better",
+    "all better",
+    "fully recovered",
+    "went away on its own",
+    "resolved itself",
+    "no problems since",
+    "fine since",
+    "fine after",
 )
 # Single words that mean "it resolved" only after "it", "has", "was" ...: "it passed"
 # (but "I passed out" is not a resolution).
 RESOLVED_WORD: FrozenSet[str] = frozenset(
-    {"passed", "stopped", "cleared", "improved", "subsided", "disappeared", "settled",
-     "healed", "faded", "recovered", "eased", "vanished"}
+    {
+        "passed",
+        "stopped",
+        "cleared",
+        "improved",
+        "subsided",
+        "disappeared",
+        "settled",
+        "healed",
+        "faded",
+        "recovered",
+        "eased",
+        "vanished",
+    }
 )
 RESOLVED_SUBJECT: FrozenSet[str] = frozenset(
-    {"it", "that", "this", "they", "which", "both", "all", "symptom", "symptoms",
-     "everything", "has", "have", "had", "was", "were", "is", "'s", "completely", "fully"}
+    {
+        "it",
+        "that",
+        "this",
+        "they",
+        "which",
+        "both",
+        "all",
+        "symptom",
+        "symptoms",
+        "everything",
+        "has",
+        "have",
+        "had",
+        "was",
+        "were",
+        "is",
+        "'s",
+        "completely",
+        "fully",
+    }
 )
 # A next sentence that starts like this continues about the symptom ("It went away.").
 ANAPHORA: FrozenSet[str] = frozenset({"it", "that", "this", "they", "both", "which", "but"})
 # What undoes a resolution: "it went away but now it's back".
 RECURRENCE = _phrases(
-    "again", "come back", "be back", "return", "still", "wrong", "now i",
-    "now it", "now he", "now she", "now my", "but now", "start again", "today",
-    "right now", "currently", "this time",
+    "again",
+    "come back",
+    "be back",
+    "return",
+    "still",
+    "wrong",
+    "now i",
+    "now it",
+    "now he",
+    "now she",
+    "now my",
+    "but now",
+    "start again",
+    "today",
+    "right now",
+    "currently",
+    "this time",
 )
 # Words that say a past episode is back; strong enough to count anywhere in the
 # sentence (RECURRENCE's "now I", "today" only count within the clause).
@@ -292,9 +824,29 @@ for _phrase in sorted(RESOLVED_TEXT, key=len, reverse=True):
 # ---------------------------------------------------------------- verb forms
 # "-ing" words that are not a present progressive after "be".
 NOT_PROGRESSIVE: FrozenSet[str] = frozenset(
-    {"going", "thing", "something", "anything", "everything", "nothing", "morning",
-     "evening", "during", "bring", "sting", "ring", "king", "amazing", "interesting",
-     "worrying", "concerning", "annoying", "confusing", "frightening", "scaring"}
+    {
+        "going",
+        "thing",
+        "something",
+        "anything",
+        "everything",
+        "nothing",
+        "morning",
+        "evening",
+        "during",
+        "bring",
+        "sting",
+        "ring",
+        "king",
+        "amazing",
+        "interesting",
+        "worrying",
+        "concerning",
+        "annoying",
+        "confusing",
+        "frightening",
+        "scaring",
+    }
 )
 # Hearsay triggers: "the leaflet says ...", "I read that ..." (not "my husband says").
 HEARSAY: FrozenSet[str] = frozenset({"say", "mention", "warn", "hear", "read", "tell"})
@@ -302,8 +854,21 @@ FEEL_LIKE = _phrases("feel like", "feel as if", "feel as though", "feel as")
 # After a modal, these mean the subject was dropped ("could barely breathe"), so the
 # sentence is a report, not a question.
 DROPPED_SUBJECT: FrozenSet[str] = frozenset(
-    {"barely", "hardly", "really", "just", "still", "only", "not", "no", "never", "even",
-     "suddenly", "now", "literally"}
+    {
+        "barely",
+        "hardly",
+        "really",
+        "just",
+        "still",
+        "only",
+        "not",
+        "no",
+        "never",
+        "even",
+        "suddenly",
+        "now",
+        "literally",
+    }
 )
 MODALS: FrozenSet[str] = frozenset({"can", "will", "would", "should", "shall", "may", "must"})
 
@@ -364,7 +929,7 @@ class Context:
             return
         n = len(phrase)
         keys = self.keys
-        for i in positions[bisect_left(positions, max(lo, 0)):]:
+        for i in positions[bisect_left(positions, max(lo, 0)) :]:
             if i + n > hi:
                 break
             if n == 1 or tuple(keys[i : i + n]) == phrase:
@@ -420,8 +985,10 @@ class Context:
             if any(p == t_start for p, _ in self._occurs(PSEUDO_NEGATION, t_start, start + 4)):
                 continue
             # "no, I can't breathe" / "no I can't": "no" as an answer, not a negation.
-            if self.keys[t_start] == "no" and t_end < len(self.keys) and (
-                self.keys[t_end] in CLAUSE_PUNCT or self.keys[t_end] in SUBJECTS
+            if (
+                self.keys[t_start] == "no"
+                and t_end < len(self.keys)
+                and (self.keys[t_end] in CLAUSE_PUNCT or self.keys[t_end] in SUBJECTS)
             ):
                 continue
             between = range(t_end, start)
@@ -447,9 +1014,13 @@ class Context:
         """Whether token i ends the reach of a negation that ended at t_end."""
         key = self.keys[i]
         before = self.keys[i - 1] if i > 0 else ""
-        if key in SUBJECTS and i > t_end and (
-            before in BELIEF_VERBS
-            or (before in {"like", "that", "as"} and i > 1 and self.keys[i - 2] in BELIEF_VERBS)
+        if (
+            key in SUBJECTS
+            and i > t_end
+            and (
+                before in BELIEF_VERBS
+                or (before in {"like", "that", "as"} and i > 1 and self.keys[i - 2] in BELIEF_VERBS)
+            )
         ):
             return False  # "I don't think I'm having any trouble": still the negated belief
         return key in NEGATION_STOP or self._clause_stop(i)
@@ -481,7 +1052,7 @@ class Context:
         return True
 
     def _denied_after(self, end: int) -> bool:
-        """"trouble swallowing? no", "choking - none", "... is not an issue"."""
+        """ "trouble swallowing? no", "choking - none", "... is not an issue"."""
         i, skipped = end, 0
         while i < len(self.keys) and self.keys[i] in {":", "?", "-", ",", "\u2014"} and skipped < 2:
             i, skipped = i + 1, skipped + 1
@@ -519,8 +1090,21 @@ class Context:
         if hi < len(self.keys) and self.keys[hi] in ANAPHORA:
             _, hi = self.sentence(hi, hi + 1)
         texts = self.texts
-        negators = {"not", "n't", "never", "nt", "hasnt", "didnt", "havent", "hasn't",
-                    "didn't", "haven't", "wasnt", "wasn't", "nothing"}
+        negators = {
+            "not",
+            "n't",
+            "never",
+            "nt",
+            "hasnt",
+            "didnt",
+            "havent",
+            "hasn't",
+            "didn't",
+            "haven't",
+            "wasnt",
+            "wasn't",
+            "nothing",
+        }
         for i in range(end, hi):
             if self.covered[i]:
                 continue
@@ -558,7 +1142,8 @@ class Context:
         for i in range(max(lo, 0), min(hi, len(keys))):
             # "for 3 days", "for a few hours"
             if keys[i] == "for" and any(
-                (keys[j].isdigit() or keys[j] in NUMBER_WORDS) and j + 1 < len(keys)
+                (keys[j].isdigit() or keys[j] in NUMBER_WORDS)
+                and j + 1 < len(keys)
                 and keys[j + 1] in DURATION_UNITS
                 for j in range(i + 1, min(i + 3, len(keys)))
             ):
@@ -567,8 +1152,9 @@ class Context:
                 continue
             text = texts[i]
             # Progressive "am having", "is drooping"; perfect "have been"; "started".
-            if text == "been" or (text in ACTUALITY_TEXT and text not in {"having", "getting",
-                                                                          "feeling"}):
+            if text == "been" or (
+                text in ACTUALITY_TEXT and text not in {"having", "getting", "feeling"}
+            ):
                 return True
             if self._progressive(i):
                 return True
@@ -579,7 +1165,7 @@ class Context:
         return False
 
     def _progressive(self, i: int) -> bool:
-        """"I am choking", "is he having": a present progressive at token i.
+        """ "I am choking", "is he having": a present progressive at token i.
 
         "Is choking normal?" is not one: its "is" opens the question.
         """
@@ -609,7 +1195,7 @@ class Context:
         return False
 
     def _owned(self, start: int) -> bool:
-        """"my droopy eyelid", "his trouble swallowing": someone's symptom, presupposed.
+        """ "my droopy eyelid", "his trouble swallowing": someone's symptom, presupposed.
 
         Not after a verb of causing: "will botox cause my eyelids to droop".
         """
@@ -634,8 +1220,7 @@ class Context:
                 return True
         # "is it normal that my eyelid droops", "for my husband to choke", "because my"
         return any(
-            keys[i] in STATEMENT_OPENERS | {"for"}
-            and keys[i + 1] in POSSESSIVES
+            keys[i] in STATEMENT_OPENERS | {"for"} and keys[i + 1] in POSSESSIVES
             for i in range(max(lo, 0), min(hi, len(keys)) - 1)
         )
 
@@ -668,8 +1253,10 @@ class Context:
         for t_start, t_end in self._occurs(WEAK_HYPOTHETICAL, clause_lo, start):
             if self.keys[t_start] in HEARSAY and self._told_by_someone(t_start):
                 continue  # "dad says the tv looks doubled": his report, not a rumour
-            if t_end <= start and self._scope_reaches(t_end, start) and not (
-                owned or self._reported_after(t_end, clause_hi)
+            if (
+                t_end <= start
+                and self._scope_reaches(t_end, start)
+                and not (owned or self._reported_after(t_end, clause_hi))
             ):
                 return True
         for t_start, _ in self._occurs(WEAK_HYPOTHETICAL_POST, end, clause_hi):
@@ -700,7 +1287,7 @@ class Context:
         return not first_person
 
     def _that_clause(self, start: int) -> bool:
-        """"worried that swallowing is hard", "afraid to eat because things get stuck":
+        """ "worried that swallowing is hard", "afraid to eat because things get stuck":
         "that" or "because" right before the symptom opens a statement of fact."""
         keys = self.keys
         i = start - 1
@@ -709,7 +1296,7 @@ class Context:
         return i >= 0 and keys[i] in STATEMENT_OPENERS and not (i > 0 and keys[i - 1] == "so")
 
     def _generic_subject(self, lo: int, start: int) -> bool:
-        """"patients sometimes have trouble breathing": people in general, not "my patient"."""
+        """ "patients sometimes have trouble breathing": people in general, not "my patient"."""
         keys = self.keys
         _, clause_hi = self.clause(start, start)
         return any(
@@ -728,7 +1315,7 @@ class Context:
         )
 
     def _future_before(self, start: int) -> bool:
-        """"I'll choke", "he is going to choke" (but "I feel like I'm going to choke")."""
+        """ "I'll choke", "he is going to choke" (but "I feel like I'm going to choke")."""
         keys, texts = self.keys, self.texts
         for i in range(max(0, start - 3), start):
             future = keys[i] in {"will", "would"} or (
@@ -738,8 +1325,11 @@ class Context:
                 continue
             # "food won't go down", "my eye won't open": a present refusal, not a future
             # (unlike "I won't be able to breathe").
-            if keys[i] == "will" and i + 2 < len(keys) and keys[i + 1] == "not" and (
-                keys[i + 2] != "be"
+            if (
+                keys[i] == "will"
+                and i + 2 < len(keys)
+                and keys[i + 1] == "not"
+                and (keys[i + 2] != "be")
             ):
                 continue
             rest = [k for k in keys[i + 1 : start] if k not in {"to", "be", "not"}]
@@ -757,8 +1347,17 @@ class Context:
                 before = keys[i - 1]
                 # "if I lie down I can't breathe": a second subject starts the main
                 # clause, unless joined ("and I", "that I") or inverted ("will I").
-                if before not in AUX and before not in {"and", "or", "that", "because",
-                                                        "so", "when", "like", "feel", "if"}:
+                if before not in AUX and before not in {
+                    "and",
+                    "or",
+                    "that",
+                    "because",
+                    "so",
+                    "when",
+                    "like",
+                    "feel",
+                    "if",
+                }:
                     return False
         return True
 
@@ -781,13 +1380,22 @@ class Context:
                 nxt in DROPPED_SUBJECT or (i + 1 >= start and keys[i] in MODALS)
             ):
                 continue
-            if is_question or keys[i] in {"what", "how", "which", "who", "can", "do", "will",
-                                          "would", "should"}:
+            if is_question or keys[i] in {
+                "what",
+                "how",
+                "which",
+                "who",
+                "can",
+                "do",
+                "will",
+                "would",
+                "should",
+            }:
                 return i
         return None
 
     def _risk_question(self, start: int, end: int) -> bool:
-        """"Can botox make my eyelids droop?": a question about a risk, not a report."""
+        """ "Can botox make my eyelids droop?": a question about a risk, not a report."""
         opener = self._question_start(start, end)
         if opener is None or self.keys[opener] not in AUX:
             return False
@@ -801,14 +1409,14 @@ class Context:
         )
 
     def _next_sentence_actual(self, hi: int) -> bool:
-        """"How long does double vision last? I've had it for 3 days.": now, after all."""
+        """ "How long does double vision last? I've had it for 3 days.": now, after all."""
         if hi >= len(self.keys):
             return False
         next_lo, next_hi = self.sentence(hi, hi + 1)
         return self._actual_now(next_lo, next_hi, next_lo)
 
     def _fragment_of_question(self, start: int, end: int) -> bool:
-        """"What are the warning signs? Trouble swallowing?": a follow-up fragment."""
+        """ "What are the warning signs? Trouble swallowing?": a follow-up fragment."""
         lo, hi = self.sentence(start, end)
         words = [k for k in self.keys[lo:start] + self.keys[end:hi] if k not in CLAUSE_PUNCT]
         if len(words) > 2 or "?" not in self.keys[end:hi] or lo == 0:

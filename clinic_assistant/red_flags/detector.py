@@ -213,8 +213,11 @@ class TypoCorrector:
     """
 
     def __init__(self, targets: Dict[str, str], known: FrozenSet[str]) -> None:
-        self.targets = {word: lemma for word, lemma in targets.items()
-                        if len(word) >= MIN_TYPO_LENGTH and word.isalpha()}
+        self.targets = {
+            word: lemma
+            for word, lemma in targets.items()
+            if len(word) >= MIN_TYPO_LENGTH and word.isalpha()
+        }
         self.known = known
         self._index: Dict[str, List[str]] = {}
         for word in self.targets:
@@ -243,8 +246,9 @@ class TypoCorrector:
         if word in self.targets:
             return None
         limit = self.allowed_distance(word)
-        candidates = {c for variant in self._deletes(word, limit)
-                      for c in self._index.get(variant, ())}
+        candidates = {
+            c for variant in self._deletes(word, limit) for c in self._index.get(variant, ())
+        }
         best: Dict[int, set[str]] = {}
         for candidate in candidates:
             distance = damerau_levenshtein(word, candidate, limit)
@@ -458,8 +462,9 @@ class RedFlagDetector:
                     todo.setdefault(unit, set()).add(clause_of[i])
         raw: Dict[_Key, List[Tuple[int, int]]] = {}
         with self._lock:  # the Matchers and Vocab are shared; keep calls serial
-            lemma_doc = Doc(self.vocab, words=[n.text or n.key for n in norms],
-                            lemmas=[n.key for n in norms])
+            lemma_doc = Doc(
+                self.vocab, words=[n.text or n.key for n in norms], lemmas=[n.key for n in norms]
+            )
             for expected_pass in (False, True):
                 found_names = {key.name for key in raw}
                 for unit, clauses in sorted(todo.items()):
@@ -474,10 +479,15 @@ class RedFlagDetector:
                         raw.setdefault(key, []).extend(
                             (lo + s, lo + e) for _, s, e in matcher(lemma_doc[lo:hi])
                         )
-        symptoms = [(key, s, e) for key, spans in raw.items() if not key.expected
-                    for s, e in _longest(spans)]
-        expected = [(key, s, e) for key, spans in raw.items() if key.expected
-                    for s, e in _longest(spans)]
+        symptoms = [
+            (key, s, e)
+            for key, spans in raw.items()
+            if not key.expected
+            for s, e in _longest(spans)
+        ]
+        expected = [
+            (key, s, e) for key, spans in raw.items() if key.expected for s, e in _longest(spans)
+        ]
         covered = [False] * len(norms)
         for _, s, e in symptoms:
             for i in range(s, e):
@@ -501,8 +511,9 @@ class RedFlagDetector:
             place = (key.name, start_char, end_char)
             # The same place found by two patterns: a standing match wins.
             if place not in by_place or reason is None:
-                by_place[place] = Match(key.name, start_char, end_char,
-                                        text[start_char:end_char], reason)
+                by_place[place] = Match(
+                    key.name, start_char, end_char, text[start_char:end_char], reason
+                )
         matches = list(by_place.values())
         matches.sort(key=lambda m: (m.start_char, self._symptom_order[m.symptom], m.end_char))
         fired = {m.symptom for m in matches if m.suppressed is None}

@@ -39,9 +39,7 @@ def pinned_versions(web_root: Path = WEB_ROOT) -> Dict[str, str]:
 def installed_version(package: str, web_root: Path = WEB_ROOT) -> str | None:
     """The version of ``package`` in node_modules, or None."""
     try:
-        meta = json.loads(
-            (web_root / "node_modules" / package / "package.json").read_text("utf-8")
-        )
+        meta = json.loads((web_root / "node_modules" / package / "package.json").read_text("utf-8"))
     except FileNotFoundError:
         return None
     return str(meta.get("version"))
@@ -63,7 +61,9 @@ def npm_ci(web_root: Path = WEB_ROOT) -> None:
     try:
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=web_root, check=True, timeout=NPM_TIMEOUT_S,
+            cwd=web_root,
+            check=True,
+            timeout=NPM_TIMEOUT_S,
         )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         raise BuildError(f"`npm ci` in {web_root} failed: {error}") from error

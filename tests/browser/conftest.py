@@ -80,8 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not model.exists():
         pytest.fail(f"{model} is missing: run `make setup` (or `make test`) first")
     if not AXE.exists():
-        pytest.fail("web/node_modules is missing: run `make setup` "
-                    "(python -m clinic_assistant.web.build)")
+        pytest.fail(
+            "web/node_modules is missing: run `make setup` (python -m clinic_assistant.web.build)"
+        )
     state = tmp_path_factory.mktemp("browser")
     db_url = f"sqlite:///{state / 'conversations.db'}"
     rasa_port, action_port, web_port = free_port(), free_port(), free_port()
@@ -155,8 +156,12 @@ def scripted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     web_url = f"http://127.0.0.1:{web_port}"
     bot = ServerProcess(
         name="scripted bot",
-        command=[sys.executable, str(Path(__file__).with_name("scripted_bot.py")),
-                 str(bot_port), web_url],
+        command=[
+            sys.executable,
+            str(Path(__file__).with_name("scripted_bot.py")),
+            str(bot_port),
+            web_url,
+        ],
         ready_url=f"http://127.0.0.1:{bot_port}/webhooks/socketio/",
         log_path=state / "bot.log",
         env={"PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")},

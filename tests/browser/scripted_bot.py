@@ -25,13 +25,22 @@ HOSTILE = (
     "or call tel:+15550100199, or (555) 010-0199"
 )
 SCRIPT: Dict[str, List[Dict[str, Any]]] = {
-    "/greet": [{"text": "Scripted greeting.", "buttons": [
-        {"title": "<i>Hostile</i> button", "payload": "/hostile"},
-    ]}],
+    "/greet": [
+        {
+            "text": "Scripted greeting.",
+            "buttons": [
+                {"title": "<i>Hostile</i> button", "payload": "/hostile"},
+            ],
+        }
+    ],
     "/hostile": [{"text": HOSTILE}],
     "hostile": [{"text": HOSTILE}],
-    "links": [{"text": "Bad: javascript:alert(1) data:text/html,hi ftp://x.example "
-                       "Good: http://clinic.example/a."}],
+    "links": [
+        {
+            "text": "Bad: javascript:alert(1) data:text/html,hi ftp://x.example "
+            "Good: http://clinic.example/a."
+        }
+    ],
 }
 
 

@@ -15,13 +15,15 @@ SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 def focused(page: Page) -> str:
     """The focused element, as a person would name it (its text or label)."""
-    return str(page.evaluate(
-        """() => {
+    return str(
+        page.evaluate(
+            """() => {
             const el = document.activeElement;
             return (el.getAttribute('aria-label') || el.textContent || el.id || el.tagName)
                 .replace(/\\s+/g, ' ').trim();
         }"""
-    ))
+        )
+    )
 
 
 def focus_ring_visible(page: Page) -> bool:

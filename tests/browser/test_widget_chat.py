@@ -27,7 +27,8 @@ def test_greeting_then_a_typed_question_gets_the_curated_answer(
     # The hidden /greet payload is not shown as the patient's message.
     assert chat.user_texts() == []
     assert chat.bot_texts()[:2] == [
-        shown(filled(responses["utter_greet"])), shown(responses["utter_menu"])
+        shown(filled(responses["utter_greet"])),
+        shown(responses["utter_menu"]),
     ]
     expect(chat.replies).to_have_count(7)
     expect(chat.replies.first).to_have_text("How do I prepare?")

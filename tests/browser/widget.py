@@ -87,7 +87,8 @@ class Chat:
     def wait_for_bot(self, count: int) -> None:
         """Until at least ``count`` bot messages are shown."""
         self.page.wait_for_function(
-            "n => document.querySelectorAll('.cc-msg--bot').length >= n", arg=count,
+            "n => document.querySelectorAll('.cc-msg--bot').length >= n",
+            arg=count,
             timeout=ANSWER_TIMEOUT_MS,
         )
 
@@ -136,4 +137,3 @@ def axe_violations(page: Page, serious_only: bool = True) -> List[Dict[str, Any]
     if serious_only:
         return [v for v in violations if v["impact"] in ("serious", "critical")]
     return violations
-

@@ -57,9 +57,16 @@ def test_talk_to_a_person_gives_the_phone_and_hours(stack: Stack) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["", "   ", "🙂🙂🙂", "x" * 10_000, "how long does it last " * 500,
-     "<script>alert('x')</script>", "¿Cuánto tiempo dura el efecto del botox?",
-     "qwpoeiru zxmcnv asdkfj"],
+    [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "x" * 10_000,
+        "how long does it last " * 500,
+        "<script>alert('x')</script>",
+        "¿Cuánto tiempo dura el efecto del botox?",
+        "qwpoeiru zxmcnv asdkfj",
+    ],
 )
 def test_bad_input_gets_a_kind_clear_reply(stack: Stack, message: str) -> None:
     reply = stack.say("bad-input", message)

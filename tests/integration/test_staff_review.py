@@ -22,8 +22,9 @@ def test_escalations_first_then_questions_then_failures(stack: Stack) -> None:
     assert ("faq/duration", 1) in review.questions or any(
         name == "faq/duration" for name, _ in review.questions
     )
-    assert any(f["kind"] == "unreadable_input" and f["conversation"] == "review-1"
-               for f in review.failures)
+    assert any(
+        f["kind"] == "unreadable_input" and f["conversation"] == "review-1" for f in review.failures
+    )
     text = render(review)
     assert text.index("ESCALATIONS") < text.index("WHAT PATIENTS ASK") < text.index("FAILED")
     assert "my wife cannot breathe properly" in text

@@ -37,8 +37,11 @@ def test_test_set_lines_are_not_in_the_training_data() -> None:
 def test_medicine_names_are_recognised_and_mapped_to_the_sheets_groups(parser: Parser) -> None:
     parse = parser.parse("I take warfarin, baclofen and gentamicin, do I need to say?")
     groups = {(e["entity"], e["value"].lower()) for e in parse["entities"]}
-    assert {("BLOOD_THINNER", "warfarin"), ("MUSCLE_RELAXER", "baclofen"),
-            ("ANTIBIOTIC", "gentamicin")} <= groups
+    assert {
+        ("BLOOD_THINNER", "warfarin"),
+        ("MUSCLE_RELAXER", "baclofen"),
+        ("ANTIBIOTIC", "gentamicin"),
+    } <= groups
     assert answer_of(parse) == "faq/prepare_medicines"
 
 

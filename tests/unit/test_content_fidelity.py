@@ -58,7 +58,7 @@ def test_follow_up_buttons_point_at_answers_that_exist() -> None:
             for button in variation.get("buttons") or []:
                 payload = button["payload"]
                 if payload.startswith("/faq/"):
-                    assert payload[len("/faq/"):] in topics, f"{name}: {payload}"
+                    assert payload[len("/faq/") :] in topics, f"{name}: {payload}"
 
 
 @pytest.mark.parametrize("name", sorted(FAQ))
@@ -72,7 +72,7 @@ def test_every_answer_offers_two_or_three_follow_ups(name: str) -> None:
 def test_every_answer_has_a_title_for_the_did_you_mean_buttons() -> None:
     titles = button_titles(_responses())
     for name in FAQ:
-        assert f"/{name[len('utter_'):]}" in titles, name
+        assert f"/{name[len('utter_') :]}" in titles, name
 
 
 def test_clinic_facts_are_not_hard_coded_outside_the_settings() -> None:

@@ -33,8 +33,12 @@ async def configure(
 ) -> AsyncIterator[Callable[..., Settings]]:
     """Settings from the environment on top of a tmp database; drains background work."""
     monkeypatch.setenv("ASSISTANT_DB_URL", f"sqlite:///{tmp_path / 'state' / 'assistant.db'}")
-    for key in ("ESCALATION_WEBHOOK_URL", "ESCALATION_EMAIL_TO",
-                "ESCALATION_NOTIFY_TIMEOUT", "ESCALATION_NOTIFY_ATTEMPTS"):
+    for key in (
+        "ESCALATION_WEBHOOK_URL",
+        "ESCALATION_EMAIL_TO",
+        "ESCALATION_NOTIFY_TIMEOUT",
+        "ESCALATION_NOTIFY_ATTEMPTS",
+    ):
         monkeypatch.delenv(key, raising=False)
 
     def apply(**env: str) -> Settings:
@@ -108,9 +112,12 @@ def _only_record() -> store.EscalationRecord:
 @pytest.mark.parametrize(
     "intent, level, symptoms, expected_symptoms",
     [
-        ("red_flag_emergency", "emergency",
-         ["trouble_breathing", "trouble_swallowing", "trouble_breathing"],
-         ["trouble_breathing", "trouble_swallowing"]),
+        (
+            "red_flag_emergency",
+            "emergency",
+            ["trouble_breathing", "trouble_swallowing", "trouble_breathing"],
+            ["trouble_breathing", "trouble_swallowing"],
+        ),
         ("red_flag_urgent", "urgent", ["ptosis"], ["ptosis"]),
         # The action ran although the intent is not a red flag: when in doubt, escalate.
         ("faq/side_effects", "emergency", [], []),
@@ -118,9 +125,13 @@ def _only_record() -> store.EscalationRecord:
     ],
 )
 async def test_records_the_escalation_and_sends_nothing(
-    action: ActionRecordEscalation, dispatcher: CollectingDispatcher,
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
     configure: Callable[..., Settings],
-    intent: Optional[str], level: str, symptoms: List[str], expected_symptoms: List[str],
+    intent: Optional[str],
+    level: str,
+    symptoms: List[str],
+    expected_symptoms: List[str],
 ) -> None:
     configure()
 
@@ -139,12 +150,17 @@ async def test_records_the_escalation_and_sends_nothing(
 
 
 async def test_returns_before_a_slow_webhook_answers(
-    action: ActionRecordEscalation, dispatcher: CollectingDispatcher,
-    configure: Callable[..., Settings], webhook: Webhook,
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
+    configure: Callable[..., Settings],
+    webhook: Webhook,
 ) -> None:
     webhook.script = [(200, 0.6)]
-    configure(ESCALATION_WEBHOOK_URL=webhook.url, ESCALATION_NOTIFY_TIMEOUT="3",
-              ESCALATION_NOTIFY_ATTEMPTS="1")
+    configure(
+        ESCALATION_WEBHOOK_URL=webhook.url,
+        ESCALATION_NOTIFY_TIMEOUT="3",
+        ESCALATION_NOTIFY_ATTEMPTS="1",
+    )
 
     started = time.perf_counter()
     events = await action.run(
@@ -162,28 +178,35 @@ async def test_returns_before_a_slow_webhook_answers(
 
     record = _only_record()
     assert (record.notification_status, record.notification_attempts) == ("sent", 1)
-    assert webhook.bodies == [{
-        "type": "escalation",
-        "escalation_id": record.id,
-        "created_at": record.created_at.isoformat(),
-        "level": "emergency",
-        "symptoms": ["trouble_breathing"],
-        "channel": "twilio",
-        "conversation_id": "patient-42",
-    }]
+    assert webhook.bodies == [
+        {
+            "type": "escalation",
+            "escalation_id": record.id,
+            "created_at": record.created_at.isoformat(),
+            "level": "emergency",
+            "symptoms": ["trouble_breathing"],
+            "channel": "twilio",
+            "conversation_id": "patient-42",
+        }
+    ]
 
 
 async def test_database_failure_still_notifies_and_never_logs_the_message(
-    action: ActionRecordEscalation, dispatcher: CollectingDispatcher,
-    configure: Callable[..., Settings], webhook: Webhook, tmp_path: Path,
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
+    configure: Callable[..., Settings],
+    webhook: Webhook,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A table the insert cannot satisfy: SQLAlchemy's error would show the bound
     # values (the patient's message) unless the store hides them.
     database = tmp_path / "broken.db"
     with sqlite3.connect(database) as connection:
-        connection.execute("CREATE TABLE escalations (id INTEGER PRIMARY KEY, "
-                           "message TEXT, required TEXT NOT NULL)")
+        connection.execute(
+            "CREATE TABLE escalations (id INTEGER PRIMARY KEY, "
+            "message TEXT, required TEXT NOT NULL)"
+        )
     configure(ASSISTANT_DB_URL=f"sqlite:///{database}", ESCALATION_WEBHOOK_URL=webhook.url)
     caplog.set_level(logging.DEBUG)
 
@@ -201,8 +224,11 @@ async def test_database_failure_still_notifies_and_never_logs_the_message(
 
 
 async def test_a_slow_database_does_not_hold_up_the_reply(
-    action: ActionRecordEscalation, dispatcher: CollectingDispatcher,
-    configure: Callable[..., Settings], webhook: Webhook, monkeypatch: pytest.MonkeyPatch,
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
+    configure: Callable[..., Settings],
+    webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configure(ESCALATION_WEBHOOK_URL=webhook.url)
     record_escalation = store.record_escalation
@@ -234,12 +260,14 @@ async def test_the_action_server_runs_it_and_returns_no_responses(
     executor.register_action(ActionRecordEscalation)
     tracker = tracker_for("red_flag_emergency", ["trouble_speaking"], channel="socketio")
 
-    response = await executor.run({
-        "next_action": "action_record_escalation",
-        "sender_id": tracker.sender_id,
-        "tracker": tracker.current_state(),
-        "domain": {},
-    })
+    response = await executor.run(
+        {
+            "next_action": "action_record_escalation",
+            "sender_id": tracker.sender_id,
+            "tracker": tracker.current_state(),
+            "domain": {},
+        }
+    )
 
     assert response == {"events": [], "responses": []}
     await _drain()

@@ -48,8 +48,11 @@ def run(coro: Any) -> Any:
 
 def channel(**kwargs: Any) -> ClinicSocketIOInput:
     return ClinicSocketIOInput(
-        "user_uttered", "bot_uttered", session_persistence=True,
-        allowed_origins=[ALLOWED], **kwargs,
+        "user_uttered",
+        "bot_uttered",
+        session_persistence=True,
+        allowed_origins=[ALLOWED],
+        **kwargs,
     )
 
 
@@ -101,8 +104,11 @@ async def connect(url: str, origin: str) -> socketio.AsyncClient:
     """A python-socketio client on long-polling, sending ``origin`` like a browser."""
     client = socketio.AsyncClient(reconnection=False)
     await client.connect(
-        url, headers={"Origin": origin}, transports=["polling"],
-        socketio_path="/socket.io", wait_timeout=5,
+        url,
+        headers={"Origin": origin},
+        transports=["polling"],
+        socketio_path="/socket.io",
+        wait_timeout=5,
     )
     return client
 
@@ -120,6 +126,7 @@ class Inbox:
         async def record(data: Any) -> None:
             self.events.append((name, data))
             self.changed.set()
+
         return record
 
     async def wait_for(self, name: str, count: int = 1) -> List[Any]:
@@ -130,6 +137,7 @@ class Inbox:
                     return found
                 self.changed.clear()
                 await self.changed.wait()
+
         return await asyncio.wait_for(enough(), timeout=5)
 
 
@@ -180,8 +188,7 @@ def test_a_page_from_an_allowed_origin_chats() -> None:
     # custom object itself (the stock channel raises on it), after its text.
     assert replies == [
         {"text": "Hello.", "quick_replies": []},
-        {"text": "What would you like?",
-         "quick_replies": [{"content_type": "text", **MENU[0]}]},
+        {"text": "What would you like?", "quick_replies": [{"content_type": "text", **MENU[0]}]},
         {"text": "Call 911 now."},
         ESCALATION,
     ]
@@ -199,15 +206,16 @@ def test_origins_come_from_the_settings_by_default(monkeypatch: pytest.MonkeyPat
     from clinic_assistant import settings as settings_module
 
     monkeypatch.setattr(
-        settings_module, "get_settings",
+        settings_module,
+        "get_settings",
         lambda: settings_module.load_settings({"WEB_ALLOWED_ORIGINS": "https://clinic.example"}),
     )
     monkeypatch.setattr(
         "clinic_assistant.channels.socketio.get_settings", settings_module.get_settings
     )
-    blueprint = ClinicSocketIOInput.from_credentials(
-        {"session_persistence": True}
-    ).blueprint(lambda message: asyncio.sleep(0))
+    blueprint = ClinicSocketIOInput.from_credentials({"session_persistence": True}).blueprint(
+        lambda message: asyncio.sleep(0)
+    )
     assert blueprint.ctx.sio.eio.cors_allowed_origins == ["https://clinic.example"]
 
 

@@ -59,8 +59,10 @@ def message(
         "response_selector": {
             "all_retrieval_intents": ["faq"],
             "faq": {
-                "response": {"intent_response_key": answers[0][0] if answers else None,
-                             "confidence": answers[0][1] if answers else 0.0},
+                "response": {
+                    "intent_response_key": answers[0][0] if answers else None,
+                    "confidence": answers[0][1] if answers else 0.0,
+                },
                 "ranking": [{"intent_response_key": k, "confidence": c} for k, c in answers],
             },
         },
@@ -93,8 +95,16 @@ def test_an_unknown_topic_payload_is_left_to_rasa(gate: AnswerGate) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "🙂🙂🙂", "????!!!", "12345", "asdkfj qwpoeiru zxmcnv",
-     "¿Cuánto tiempo tarda en hacer efecto?", "ボトックスはどのくらい続きますか"],
+    [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "????!!!",
+        "12345",
+        "asdkfj qwpoeiru zxmcnv",
+        "¿Cuánto tiempo tarda en hacer efecto?",
+        "ボトックスはどのくらい続きますか",
+    ],
 )
 def test_unreadable_input_is_flagged(gate: AnswerGate, text: str) -> None:
     assert intent_of(gate.process([message(text)])[0]) == "unreadable_input"
@@ -126,8 +136,13 @@ def test_low_intent_confidence_offers_the_two_likeliest(gate: AnswerGate) -> Non
 def test_confident_intent_but_unsure_answer_is_not_given(gate: AnswerGate) -> None:
     """The case FallbackClassifier misses: the intent is sure, the answer is not."""
     msg = gate.process(
-        [message("when is it over", confidence=0.99,
-                 answers=[("faq/duration", 0.40), ("faq/onset", 0.35)])]
+        [
+            message(
+                "when is it over",
+                confidence=0.99,
+                answers=[("faq/duration", 0.40), ("faq/onset", 0.35)],
+            )
+        ]
     )[0]
     assert intent_of(msg) == "nlu_fallback"
     assert [o["payload"] for o in msg.get("answer_options")] == ["/faq/duration", "/faq/onset"]

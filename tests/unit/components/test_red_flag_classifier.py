@@ -50,8 +50,7 @@ def faq_message(
         ],
         "response_selector": {
             "all_retrieval_intents": ["faq"],
-            "faq": {"response": {"intent_response_key": "faq/side_effects",
-                                 "confidence": 0.95}},
+            "faq": {"response": {"intent_response_key": "faq/side_effects", "confidence": 0.95}},
         },
         "entities": entities or [],
     }
@@ -90,8 +89,7 @@ def test_overrides_a_confident_faq_answer(classifier: RedFlagClassifier, nlp: La
         "confidence_entity": 1.0,
         "extractor": "RedFlagClassifier",
     }
-    assert message.get("red_flag") == {"level": "emergency",
-                                       "symptoms": ["difficulty_swallowing"]}
+    assert message.get("red_flag") == {"level": "emergency", "symptoms": ["difficulty_swallowing"]}
     output = message.as_dict(only_output_properties=True)
     assert output["red_flag"]["level"] == "emergency"
     assert output["intent"]["name"] == "red_flag_emergency"
@@ -101,8 +99,13 @@ def test_urgent_with_several_symptoms_and_medicines_kept(
     classifier: RedFlagClassifier, nlp: Language
 ) -> None:
     text = "I'm on baclofen, my eyelid droops and my voice is hoarse"
-    medicine = {"entity": "MUSCLE_RELAXER", "value": "baclofen", "start": 8, "end": 16,
-                "extractor": "SpacyEntityExtractor"}
+    medicine = {
+        "entity": "MUSCLE_RELAXER",
+        "value": "baclofen",
+        "start": 8,
+        "end": 16,
+        "extractor": "SpacyEntityExtractor",
+    }
     message = faq_message(text, nlp, entities=[dict(medicine)])
     classifier.process([message])
 
@@ -115,8 +118,10 @@ def test_urgent_with_several_symptoms_and_medicines_kept(
     ]
     for entity in entities[1:]:
         assert text[entity["start"] : entity["end"]] in {"eyelid droops", "voice is hoarse"}
-    assert message.get("red_flag") == {"level": "urgent",
-                                       "symptoms": ["drooping_eyelids", "voice_changes"]}
+    assert message.get("red_flag") == {
+        "level": "urgent",
+        "symptoms": ["drooping_eyelids", "voice_changes"],
+    }
 
 
 @pytest.mark.parametrize(

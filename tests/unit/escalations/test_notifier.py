@@ -76,13 +76,17 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def configure(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Callable[..., Settings]]:
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
     """Set environment variables on top of a tmp database; returns fresh settings."""
     monkeypatch.setenv("ASSISTANT_DB_URL", f"sqlite:///{tmp_path / 'assistant.db'}")
-    for key in ("ESCALATION_WEBHOOK_URL", "ESCALATION_EMAIL_TO", "SMTP_HOST", "SMTP_PORT",
-                "ESCALATION_NOTIFY_TIMEOUT", "ESCALATION_NOTIFY_ATTEMPTS"):
+    for key in (
+        "ESCALATION_WEBHOOK_URL",
+        "ESCALATION_EMAIL_TO",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "ESCALATION_NOTIFY_TIMEOUT",
+        "ESCALATION_NOTIFY_ATTEMPTS",
+    ):
         monkeypatch.delenv(key, raising=False)
 
     def apply(**env: str) -> Settings:
@@ -99,12 +103,18 @@ def configure(
 def _recorded_notice(settings: Settings, notifier: Notifier) -> EscalationNotice:
     created_at = datetime.now(timezone.utc)
     escalation_id = store.record_escalation(
-        conversation_id="patient-7", channel="socketio", level="emergency",
-        symptoms=SYMPTOMS, message=MESSAGE, notification_status=notifier.initial_status,
-        created_at=created_at, db_url=settings.db_url,
+        conversation_id="patient-7",
+        channel="socketio",
+        level="emergency",
+        symptoms=SYMPTOMS,
+        message=MESSAGE,
+        notification_status=notifier.initial_status,
+        created_at=created_at,
+        db_url=settings.db_url,
     )
-    return EscalationNotice(escalation_id, created_at, "emergency", SYMPTOMS,
-                            "socketio", "patient-7")
+    return EscalationNotice(
+        escalation_id, created_at, "emergency", SYMPTOMS, "socketio", "patient-7"
+    )
 
 
 def _stored(settings: Settings, escalation_id: int | None) -> store.EscalationRecord:
@@ -128,15 +138,17 @@ async def test_webhook_success_is_recorded_as_sent(
     record = _stored(settings, notice.escalation_id)
     assert (record.notification_status, record.notification_attempts) == ("sent", 1)
     assert record.notification_error is None
-    assert webhook.bodies == [{
-        "type": "escalation",
-        "escalation_id": notice.escalation_id,
-        "created_at": notice.created_at.isoformat(),
-        "level": "emergency",
-        "symptoms": list(SYMPTOMS),
-        "channel": "socketio",
-        "conversation_id": "patient-7",
-    }]
+    assert webhook.bodies == [
+        {
+            "type": "escalation",
+            "escalation_id": notice.escalation_id,
+            "created_at": notice.created_at.isoformat(),
+            "level": "emergency",
+            "symptoms": list(SYMPTOMS),
+            "channel": "socketio",
+            "conversation_id": "patient-7",
+        }
+    ]
     # Minimum necessary: the patient's words stay in the database.
     assert "swallow and my voice" not in str(webhook.bodies)
 
@@ -160,8 +172,11 @@ async def test_http_500_then_success_is_retried(
 async def test_timeout_counts_as_a_failed_attempt(
     webhook: Webhook, configure: Callable[..., Settings]
 ) -> None:
-    settings = configure(ESCALATION_WEBHOOK_URL=webhook.url,
-                         ESCALATION_NOTIFY_TIMEOUT="0.2", ESCALATION_NOTIFY_ATTEMPTS="2")
+    settings = configure(
+        ESCALATION_WEBHOOK_URL=webhook.url,
+        ESCALATION_NOTIFY_TIMEOUT="0.2",
+        ESCALATION_NOTIFY_ATTEMPTS="2",
+    )
     webhook.script = [(200, 5.0), (200, 5.0)]
     notifier = Notifier(settings, backoff_s=FAST_BACKOFF_S)
     notice = _recorded_notice(settings, notifier)
@@ -212,7 +227,7 @@ async def test_client_errors_are_not_retried(
 
 
 async def test_unreachable_webhook_fails_without_raising_or_leaking_the_url(
-    configure: Callable[..., Settings]
+    configure: Callable[..., Settings],
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/hook?token=s3cret"
     settings = configure(ESCALATION_WEBHOOK_URL=url, ESCALATION_NOTIFY_ATTEMPTS="2")
@@ -246,8 +261,11 @@ async def test_email_is_sent_without_the_message(
     smtp_server: Tuple[int, List[bytes]], configure: Callable[..., Settings]
 ) -> None:
     port, received = smtp_server
-    settings = configure(ESCALATION_EMAIL_TO="oncall@clinic.example, nurse@clinic.example",
-                         SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
+    settings = configure(
+        ESCALATION_EMAIL_TO="oncall@clinic.example, nurse@clinic.example",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(port),
+    )
     notifier = Notifier(settings, backoff_s=FAST_BACKOFF_S)
     notice = _recorded_notice(settings, notifier)
 
@@ -260,15 +278,25 @@ async def test_email_is_sent_without_the_message(
     assert email["To"] == "oncall@clinic.example, nurse@clinic.example"
     assert email["Subject"] == f"[Clinic assistant] EMERGENCY escalation #{notice.escalation_id}"
     body = email.get_content()
-    for expected in (f"#{notice.escalation_id}", "emergency", "trouble_swallowing, voice_changes",
-                     "socketio", "patient-7", notice.created_at.isoformat()):
+    for expected in (
+        f"#{notice.escalation_id}",
+        "emergency",
+        "trouble_swallowing, voice_changes",
+        "socketio",
+        "patient-7",
+        notice.created_at.isoformat(),
+    ):
         assert expected in body
     assert "swallow and my voice" not in received[0].decode()
 
 
 async def test_email_down_is_retried_then_failed(configure: Callable[..., Settings]) -> None:
-    settings = configure(ESCALATION_EMAIL_TO="oncall@clinic.example", SMTP_HOST="127.0.0.1",
-                         SMTP_PORT=str(_closed_port()), ESCALATION_NOTIFY_ATTEMPTS="2")
+    settings = configure(
+        ESCALATION_EMAIL_TO="oncall@clinic.example",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(_closed_port()),
+        ESCALATION_NOTIFY_ATTEMPTS="2",
+    )
     notifier = Notifier(settings, backoff_s=FAST_BACKOFF_S)
     notice = _recorded_notice(settings, notifier)
 
@@ -285,9 +313,13 @@ async def test_email_down_is_retried_then_failed(configure: Callable[..., Settin
 async def test_one_channel_delivered_is_sent_and_the_other_error_kept(
     webhook: Webhook, configure: Callable[..., Settings]
 ) -> None:
-    settings = configure(ESCALATION_WEBHOOK_URL=webhook.url,
-                         ESCALATION_EMAIL_TO="oncall@clinic.example", SMTP_HOST="127.0.0.1",
-                         SMTP_PORT=str(_closed_port()), ESCALATION_NOTIFY_ATTEMPTS="2")
+    settings = configure(
+        ESCALATION_WEBHOOK_URL=webhook.url,
+        ESCALATION_EMAIL_TO="oncall@clinic.example",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(_closed_port()),
+        ESCALATION_NOTIFY_ATTEMPTS="2",
+    )
     notifier = Notifier(settings, backoff_s=FAST_BACKOFF_S)
     notice = _recorded_notice(settings, notifier)
 
@@ -304,8 +336,9 @@ async def test_unrecorded_escalation_is_still_sent(
     webhook: Webhook, configure: Callable[..., Settings]
 ) -> None:
     settings = configure(ESCALATION_WEBHOOK_URL=webhook.url)
-    notice = EscalationNotice(None, datetime.now(timezone.utc), "urgent", ("ptosis",),
-                              "rest", "patient-9")
+    notice = EscalationNotice(
+        None, datetime.now(timezone.utc), "urgent", ("ptosis",), "rest", "patient-9"
+    )
 
     result = await Notifier(settings, backoff_s=FAST_BACKOFF_S).notify(notice)
 
@@ -314,16 +347,20 @@ async def test_unrecorded_escalation_is_still_sent(
 
 
 async def test_a_failing_write_back_is_logged_not_raised(
-    webhook: Webhook, configure: Callable[..., Settings], tmp_path: Path,
+    webhook: Webhook,
+    configure: Callable[..., Settings],
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     # The database's folder cannot be created: every write-back fails.
-    settings = configure(ESCALATION_WEBHOOK_URL=webhook.url,
-                         ASSISTANT_DB_URL=f"sqlite:///{blocker / 'assistant.db'}")
-    notice = EscalationNotice(41, datetime.now(timezone.utc), "urgent", ("ptosis",),
-                              "rest", "patient-9")
+    settings = configure(
+        ESCALATION_WEBHOOK_URL=webhook.url, ASSISTANT_DB_URL=f"sqlite:///{blocker / 'assistant.db'}"
+    )
+    notice = EscalationNotice(
+        41, datetime.now(timezone.utc), "urgent", ("ptosis",), "rest", "patient-9"
+    )
 
     result = await Notifier(settings, backoff_s=FAST_BACKOFF_S).notify(notice)
 

@@ -123,9 +123,7 @@ def test_long_and_unusual_values_are_recorded(db_url: str) -> None:
     assert record.message == "'; DROP TABLE x; --"
 
 
-@pytest.mark.parametrize(
-    "field, value", [("level", "mild"), ("notification_status", "delivered")]
-)
+@pytest.mark.parametrize("field, value", [("level", "mild"), ("notification_status", "delivered")])
 def test_bad_level_or_status_is_refused(db_url: str, field: str, value: str) -> None:
     with pytest.raises(ValueError, match=field.split("_")[-1]):
         _record(db_url, **{field: value})
@@ -165,9 +163,9 @@ def test_list_is_newest_first_and_filters(db_url: str) -> None:
     assert [r.id for r in store.list_escalations(db_url=db_url)] == [new, middle, old]
     assert [r.id for r in store.list_escalations(limit=2, db_url=db_url)] == [new, middle]
     assert [r.id for r in store.list_escalations(level="urgent", db_url=db_url)] == [middle, old]
-    assert [
-        r.id for r in store.list_escalations(conversation_id="patient-2", db_url=db_url)
-    ] == [new]
+    assert [r.id for r in store.list_escalations(conversation_id="patient-2", db_url=db_url)] == [
+        new
+    ]
     since = now - timedelta(minutes=90)
     assert [r.id for r in store.list_escalations(since=since, db_url=db_url)] == [new, middle]
 

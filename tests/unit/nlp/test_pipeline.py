@@ -60,12 +60,18 @@ def test_lookup_lemmas(nlp: Language, word: str, lemma: str) -> None:
     ("text", "expected"),
     [
         ("I take warfarin daily", [("warfarin", "BLOOD_THINNER")]),
-        ("ELIQUIS and a baby aspirin", [("ELIQUIS", "BLOOD_THINNER"),
-                                         ("baby aspirin", "BLOOD_THINNER")]),
-        ("on baclofen and Zanaflex", [("baclofen", "MUSCLE_RELAXER"),
-                                      ("Zanaflex", "MUSCLE_RELAXER")]),
-        ("they gave me a Z-Pak, then gentamicin", [("Z-Pak", "ANTIBIOTIC"),
-                                                    ("gentamicin", "ANTIBIOTIC")]),
+        (
+            "ELIQUIS and a baby aspirin",
+            [("ELIQUIS", "BLOOD_THINNER"), ("baby aspirin", "BLOOD_THINNER")],
+        ),
+        (
+            "on baclofen and Zanaflex",
+            [("baclofen", "MUSCLE_RELAXER"), ("Zanaflex", "MUSCLE_RELAXER")],
+        ),
+        (
+            "they gave me a Z-Pak, then gentamicin",
+            [("Z-Pak", "ANTIBIOTIC"), ("gentamicin", "ANTIBIOTIC")],
+        ),
         ("my zpack ran out", [("zpack", "ANTIBIOTIC")]),
         ("no medicines at all", []),
     ],
@@ -77,7 +83,9 @@ def test_medicine_entities(nlp: Language, text: str, expected: list[tuple[str, s
 def test_lowercased_text_still_finds_medicines(nlp: Language) -> None:
     # Rasa's SpacyNLP lowercases messages before spaCy sees them.
     assert [ent.label_ for ent in nlp("plavix and valium").ents] == [
-        "BLOOD_THINNER", "MUSCLE_RELAXER"]
+        "BLOOD_THINNER",
+        "MUSCLE_RELAXER",
+    ]
 
 
 def test_medicine_lexicon_has_every_group() -> None:
@@ -119,8 +127,13 @@ def test_saved_pipeline_loads_in_a_fresh_process(saved: Path, tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=120, check=True,
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data == {

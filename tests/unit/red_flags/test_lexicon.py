@@ -115,38 +115,76 @@ def test_bad_patterns(text: str, message: str) -> None:
         (minimal(symptoms="choking"), "'symptoms' must be a non-empty list"),
         (minimal(symptoms=["choking"]), r"symptoms\[0\]: must be a mapping"),
         (minimal(symptoms=[{"level": "urgent", "patterns": ["x"]}]), "'name' must be"),
-        (minimal(symptoms=[{"name": "Bad Name", "level": "urgent", "patterns": ["x"]}]),
-         "snake_case"),
-        (minimal(symptoms=[{"name": "choking", "level": "critical", "patterns": ["choke"]}]),
-         r"unknown level 'critical' \(known: emergency, urgent\)"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": []}]),
-         "'patterns' must be a non-empty list"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency"}]),
-         "'patterns' must be a non-empty list"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": [3]}]),
-         "a pattern must be a string"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": ["[x"]}]),
-         r"\(choking\): pattern '\[x': unbalanced"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": ["x"],
-                            "colour": "red"}]), "unknown keys"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": ["a"]},
-                           {"name": "choking", "level": "urgent", "patterns": ["b"]}]),
-         "duplicate name 'choking'"),
-        (minimal(symptoms=[{"name": "choking", "level": "emergency",
-                            "patterns": [{"pattern": "hives", "requires": ["nope"]}]}]),
-         "requires unknown symptom 'nope'"),
+        (
+            minimal(symptoms=[{"name": "Bad Name", "level": "urgent", "patterns": ["x"]}]),
+            "snake_case",
+        ),
+        (
+            minimal(symptoms=[{"name": "choking", "level": "critical", "patterns": ["choke"]}]),
+            r"unknown level 'critical' \(known: emergency, urgent\)",
+        ),
+        (
+            minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": []}]),
+            "'patterns' must be a non-empty list",
+        ),
+        (
+            minimal(symptoms=[{"name": "choking", "level": "emergency"}]),
+            "'patterns' must be a non-empty list",
+        ),
+        (
+            minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": [3]}]),
+            "a pattern must be a string",
+        ),
+        (
+            minimal(symptoms=[{"name": "choking", "level": "emergency", "patterns": ["[x"]}]),
+            r"\(choking\): pattern '\[x': unbalanced",
+        ),
+        (
+            minimal(
+                symptoms=[
+                    {"name": "choking", "level": "emergency", "patterns": ["x"], "colour": "red"}
+                ]
+            ),
+            "unknown keys",
+        ),
+        (
+            minimal(
+                symptoms=[
+                    {"name": "choking", "level": "emergency", "patterns": ["a"]},
+                    {"name": "choking", "level": "urgent", "patterns": ["b"]},
+                ]
+            ),
+            "duplicate name 'choking'",
+        ),
+        (
+            minimal(
+                symptoms=[
+                    {
+                        "name": "choking",
+                        "level": "emergency",
+                        "patterns": [{"pattern": "hives", "requires": ["nope"]}],
+                    }
+                ]
+            ),
+            "requires unknown symptom 'nope'",
+        ),
         (minimal(classes={"cant": []}), "class cant must be a non-empty list"),
         (minimal(classes={"cant": ["can not", False]}), "quote them"),
         (minimal(classes=["cant"]), "'classes' must be a mapping"),
         (minimal(spellings={"swallow": "swalow"}), "needs a non-empty list"),
-        (minimal(spellings={"swallow": ["swalow"], "shallow": ["swalow"]}),
-         "listed for both"),
-        (minimal(expected=[{"name": "neck", "masks": ["nope"], "patterns": ["neck weak"]}]),
-         "masks unknown symptom 'nope'"),
-        (minimal(expected=[{"name": "neck", "masks": [], "patterns": ["neck weak"]}]),
-         "'masks' must be a non-empty list"),
-        (minimal(expected=[{"name": "choking", "masks": ["choking"], "patterns": ["x"]}]),
-         "duplicate name 'choking'"),
+        (minimal(spellings={"swallow": ["swalow"], "shallow": ["swalow"]}), "listed for both"),
+        (
+            minimal(expected=[{"name": "neck", "masks": ["nope"], "patterns": ["neck weak"]}]),
+            "masks unknown symptom 'nope'",
+        ),
+        (
+            minimal(expected=[{"name": "neck", "masks": [], "patterns": ["neck weak"]}]),
+            "'masks' must be a non-empty list",
+        ),
+        (
+            minimal(expected=[{"name": "choking", "masks": ["choking"], "patterns": ["x"]}]),
+            "duplicate name 'choking'",
+        ),
     ],
 )
 def test_validation_errors_are_clear(data: Any, message: str) -> None:

@@ -58,8 +58,12 @@ def fetch(app: web.Application, *paths: str) -> Dict[str, Tuple[int, Dict[str, s
 
 def test_page_carries_the_clinic_facts_from_the_settings(web_root: Path) -> None:
     settings = load_settings(
-        {"CLINIC_NAME": "Lakeside <Neuro> & \"Pain\"", "CLINIC_PHONE": "+1 (312) 555-0101",
-         "CLINIC_EMERGENCY_NUMBER": "112", "WEB_RASA_URL": "https://chat.lakeside.example"}
+        {
+            "CLINIC_NAME": 'Lakeside <Neuro> & "Pain"',
+            "CLINIC_PHONE": "+1 (312) 555-0101",
+            "CLINIC_EMERGENCY_NUMBER": "112",
+            "WEB_RASA_URL": "https://chat.lakeside.example",
+        }
     )
     status, _, page = fetch(create_app(settings, web_root=web_root), "/")["/"]
     assert status == 200
@@ -80,8 +84,12 @@ def test_web_page_names_no_clinic_fact_itself() -> None:
 
 def test_every_response_has_the_strict_csp(web_root: Path) -> None:
     settings = load_settings({})
-    replies = fetch(create_app(settings, "http://localhost:5005", web_root), "/",
-                    "/widget/clinic-chat.js", "/nope")
+    replies = fetch(
+        create_app(settings, "http://localhost:5005", web_root),
+        "/",
+        "/widget/clinic-chat.js",
+        "/nope",
+    )
     for _status, headers, _ in replies.values():
         csp = headers["Content-Security-Policy"]
         assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp
@@ -99,9 +107,12 @@ def test_csp_for_an_https_chat_server_uses_wss() -> None:
 
 def test_static_files_cannot_reach_outside_web(web_root: Path) -> None:
     (web_root.parent / "secret.txt").write_text("secret", "utf-8")
-    replies = fetch(create_app(load_settings({}), web_root=web_root),
-                    "/widget/../../secret.txt", "/widget/%2e%2e/%2e%2e/secret.txt",
-                    "/vendor/versions.json")
+    replies = fetch(
+        create_app(load_settings({}), web_root=web_root),
+        "/widget/../../secret.txt",
+        "/widget/%2e%2e/%2e%2e/secret.txt",
+        "/vendor/versions.json",
+    )
     statuses = {path: reply[0] for path, reply in replies.items()}
     assert statuses["/vendor/versions.json"] == 200
     for path in ("/widget/../../secret.txt", "/widget/%2e%2e/%2e%2e/secret.txt"):
@@ -128,8 +139,10 @@ def test_unknown_placeholder_is_an_error() -> None:
     [
         ({}, ("http://localhost:8080", "http://127.0.0.1:8080")),
         ({"WEB_PORT": "9000"}, ("http://localhost:9000", "http://127.0.0.1:9000")),
-        ({"WEB_ALLOWED_ORIGINS": "https://clinic.example/, http://localhost:8080"},
-         ("https://clinic.example", "http://localhost:8080")),
+        (
+            {"WEB_ALLOWED_ORIGINS": "https://clinic.example/, http://localhost:8080"},
+            ("https://clinic.example", "http://localhost:8080"),
+        ),
     ],
 )
 def test_allowed_origins_setting(env: Dict[str, str], expected: Tuple[str, ...]) -> None:
