@@ -1,5 +1,6 @@
 # The clinic assistant. `make run` starts it, `make test` tests it; both set up
 # everything they need first (venv, pinned packages, spaCy pipeline, model).
+# The fast loop: `make check` (lint, format, types) and `make unit` (seconds, no model).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -14,12 +15,26 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
+# What the trained model contains: the NLU/dialogue data, the config, the
+# trainable components and what they featurise with (the spaCy pipeline, the
+# sentence embeddings). The red-flag
+# lexicon and engine are NOT in it: RedFlagClassifier is not trainable and reads
+# the lexicon when the model is loaded, so editing them needs a server restart
+# (make run, the test fixtures), never a retrain.
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
-                $(wildcard clinic_assistant/components/*.py) $(SPACY_DIR)/meta.json \
-                $(EMBED_DIR)/VERIFIED
-SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) $(wildcard clinic_assistant/lexicons/*.yml)
+                $(filter-out clinic_assistant/components/red_flag_classifier.py, \
+                  $(wildcard clinic_assistant/components/*.py)) \
+                $(SPACY_DIR)/meta.json $(EMBED_DIR)/VERIFIED
+# What the saved spaCy pipeline contains: its code and the medicine patterns.
+SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) clinic_assistant/lexicons/medicines.yml
 
-.PHONY: help setup run test lint typecheck unit validate test-stories bench clean browser web review
+PY_SOURCES := clinic_assistant actions tests bench
+# pytest exits 5 when a selection holds no test; an empty suite is not a failure.
+PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
+NOT_UNIT   := model or integration or browser
+
+.PHONY: help setup run check lint format typecheck unit model integration browser \
+        stories test-stories validate test screenshots chromium web review bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,34 +64,53 @@ setup: $(VENV)/.installed $(SPACY_DIR)/meta.json $(EMBED_DIR)/VERIFIED $(MODEL) 
 web: $(VENV)/.installed
 	@if [ -f web/package-lock.json ]; then $(PY) -m clinic_assistant.web.build; fi
 
-browser: ## Install Debian's Chromium for the browser tests when missing
+chromium: ## Install Debian's Chromium for the browser tests when missing
 	scripts/ensure-chromium.sh
 
 run: setup ## Start the assistant: Rasa :5005, actions :5055, web page :8080
 	bin/with-settings $(PY) -m clinic_assistant.servers
 
-lint: $(VENV)/.installed ## ruff
-	$(BIN)/ruff check clinic_assistant actions tests bench
+check: lint format typecheck ## ruff check, ruff format --check, mypy (no model, no browser)
 
-typecheck: $(VENV)/.installed ## mypy on the project's own code
-	$(BIN)/mypy clinic_assistant actions
+lint: $(VENV)/.installed ## ruff check
+	$(BIN)/ruff check $(PY_SOURCES)
 
-validate: setup ## rasa data validate
+format: $(VENV)/.installed ## ruff format --check (run `.venv/bin/ruff format` to fix)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+
+typecheck: $(VENV)/.installed ## mypy on the package, actions, tests and bench
+	$(BIN)/mypy $(PY_SOURCES)
+
+validate: $(VENV)/.installed ## rasa data validate (no training)
 	$(RASA) data validate --config config.yml --domain domain --data data
 
-test-stories: setup ## end-to-end test stories against the trained model
+unit: $(VENV)/.installed ## Unit tests: seconds, no model, no servers, no browser
+	$(call PYTEST,-m "not ($(NOT_UNIT))")
+
+model: $(VENV)/.installed $(MODEL) $(EMBED_DIR)/VERIFIED ## Tests of the built models (NLU accuracy, red-flag set, embeddings)
+	$(call PYTEST,-m "model and not integration and not browser")
+
+integration: $(VENV)/.installed $(MODEL) ## Real Rasa and action servers over HTTP
+	$(call PYTEST,-m integration)
+
+browser: $(VENV)/.installed $(MODEL) web chromium ## Debian's Chromium against the real servers
+	$(call PYTEST,-m browser)
+
+stories: $(VENV)/.installed $(MODEL) ## End-to-end test stories against the trained model
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out .state/results
 
-unit: setup browser ## pytest: unit, integration and browser tests
-	$(BIN)/pytest -q
+test-stories: stories
 
-test: lint typecheck validate unit test-stories ## Everything CI runs
+test: check validate unit model integration browser stories ## Everything CI runs
+
+screenshots: $(VENV)/.installed $(MODEL) web chromium ## Rewrite docs/screenshots/*.png for the README
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(call PYTEST,-m browser -k screenshots)
 
 review: $(VENV)/.installed ## Staff review: escalations first, questions, failures
 	bin/with-settings $(PY) -m clinic_assistant.staff_review
 
-bench: setup browser ## Benchmarks; writes bench/out/report.md and pictures
+bench: setup chromium ## Benchmarks; writes bench/report/report.md and pictures
 	$(PY) -m bench.run
 
 clean: ## Remove built files (venv, models, state)
-	rm -rf $(VENV) models .state bench/out
+	rm -rf $(VENV) models .state

@@ -12,7 +12,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, cast
 
 from bench.nlu_compare import compare, rasa_predictor
 from bench.server_bench import load, rss_mb
@@ -111,7 +111,7 @@ def main() -> None:
     designs = compare(work / "models")
     examples = load_nlu_examples()
     ours = designs["this pipeline"]
-    predict = rasa_predictor(ours["model"])
+    predict = rasa_predictor(cast(Path, ours["model"]))  # compare() keeps the Path it trained
     confusion_picture(examples, predict, REPORT / "confusion.png")
 
     print("red flags ...", flush=True)

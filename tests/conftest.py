@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -14,6 +14,27 @@ MODEL = ROOT / "models" / "clinic.tar.gz"
 SHEET = ROOT / "data" / "source" / "botox-for-cervical-dystonia.txt"
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+#: Folders whose every test is of that kind (the marker has the folder's name).
+FOLDER_MARKERS = ("integration", "browser")
+#: Fixtures that need the trained model: a test using one is a `model` test.
+MODEL_FIXTURES = frozenset({"parser"})
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Mark each test by what it needs, so `make unit` runs only the fast ones.
+
+    A test under tests/integration or tests/browser gets that folder's marker; any
+    other test that uses the trained model (through a fixture in MODEL_FIXTURES)
+    gets ``model``. Everything else is a unit test: no model, no server, no browser.
+    """
+    tests_dir = ROOT / "tests"
+    for item in items:
+        folder = Path(str(item.path)).relative_to(tests_dir).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
+        elif MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("model")
 
 
 class Parser:

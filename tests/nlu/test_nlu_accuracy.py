@@ -27,7 +27,7 @@ def test_answer_accuracy_on_the_held_out_set(parser: Parser) -> None:
 def test_test_set_lines_are_not_in_the_training_data() -> None:
     from clinic_assistant.settings import PROJECT_ROOT
 
-    training = set()
+    training: set[str] = set()
     for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
         training.update(text.lower() for text, _ in load_nlu_examples(path))
     overlap = [text for text, _ in load_nlu_examples() if text.lower() in training]
