@@ -115,13 +115,21 @@ class AnswerGate(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> AnswerGate:
-        """Loads the vocabulary and topics learned at training time."""
+        """Loads the vocabulary and topics learned at training time.
+
+        A model without them fails here, loudly: an empty vocabulary would turn every
+        message into "Sorry, I couldn't read that".
+        """
         try:
             with model_storage.read_from(resource) as directory:
                 data = json.loads((directory / VOCABULARY_FILE).read_text("utf-8"))
-        except (ValueError, FileNotFoundError):
-            data = {"vocabulary": [], "topics": []}
-        return cls(config, model_storage, resource, set(data["vocabulary"]), set(data["topics"]))
+            vocabulary, topics = set(data["vocabulary"]), set(data["topics"])
+        except (ValueError, KeyError, TypeError, OSError) as error:
+            raise ValueError(
+                f"The trained model has no usable AnswerGate {VOCABULARY_FILE} ({error}); "
+                "retrain it (`make setup`)."
+            ) from error
+        return cls(config, model_storage, resource, vocabulary, topics)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learns the words patients use, common English words and the answer topics."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -11,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic_assistant.components.answer_gate import AnswerGate
+from clinic_assistant.components.answer_gate import VOCABULARY_FILE, AnswerGate
 
 TRAINING = TrainingData(
     training_examples=[
@@ -159,3 +160,17 @@ def test_low_confidence_on_another_intent_falls_back_too(gate: AnswerGate) -> No
     msg = gate.process([message("hello there", intent="greet", confidence=0.3)])[0]
     assert intent_of(msg) == "nlu_fallback"
     assert msg.get("intent_ranking")[0]["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"topics": []}'])
+def test_a_model_without_its_vocabulary_fails_to_load(
+    tmp_path: Path, content: Optional[str]
+) -> None:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("answer_gate")
+    with storage.write_to(resource) as directory:
+        if content is not None:
+            (directory / VOCABULARY_FILE).write_text(content, "utf-8")
+    context = ExecutionContext(GraphSchema({}), "test")
+    with pytest.raises(ValueError, match="retrain"):
+        AnswerGate.load(CONFIG, storage, resource, context)
