@@ -24,7 +24,7 @@ from clinic_assistant.evaluation import (
 from clinic_assistant.servers import (
     DEFAULT_MODEL,
     action_server,
-    free_port,
+    local_settings,
     rasa_server,
     web_server,
 )
@@ -133,9 +133,11 @@ def main() -> None:
 
     print("server ...", flush=True)
     db_url = f"sqlite:///{work / 'bench.db'}"
-    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
-    actions = action_server(action_port, db_url, work / "actions.log").start()
-    rasa = rasa_server(rasa_port, action_port, db_url, work / "rasa.log", DEFAULT_MODEL)
+    # Socket.io accepts the bench's page, http://127.0.0.1:<web port>, from the start.
+    settings = local_settings(db_url)
+    rasa_port, web_port = settings.rasa_port, settings.web_port
+    actions = action_server(settings, work / "actions.log").start()
+    rasa = rasa_server(settings, work / "rasa.log", DEFAULT_MODEL)
     started = time.monotonic()
     rasa.start()
     figures["ready_s"] = time.monotonic() - started
@@ -164,11 +166,7 @@ def main() -> None:
             print("browser ...", flush=True)
             from bench.browser_bench import measure
 
-            web = web_server(web_port, f"http://127.0.0.1:{rasa_port}", work / "web.log")
-            web.env["WEB_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{web_port}"
-            rasa.stop()
-            rasa.env["WEB_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{web_port}"
-            rasa.start()
+            web = web_server(settings, work / "web.log")
             web.start()
             try:
                 figures["browser"] = measure(f"http://127.0.0.1:{web_port}/", 10)

@@ -1,9 +1,12 @@
 """Start, watch and stop the assistant's servers: one place for their commands.
 
 ``python -m clinic_assistant.servers`` is what ``make run`` calls: it starts the
-action server (:5055), the Rasa server (:5005, REST + socket.io) and the demo web
-page (:8080), waits until each answers, and stops them all on Ctrl-C or when one
-dies. The tests use the same :class:`ServerProcess` to start real servers.
+action server (ACTION_PORT, default 5055), the Rasa server (RASA_PORT, 5005; REST +
+socket.io) and the demo web page (WEB_PORT, 8080), waits until each answers, and stops
+them all on Ctrl-C or when one dies. Every port and URL comes from
+:class:`~clinic_assistant.settings.Settings`, and each child gets the environment that
+gives it the same settings. The tests and the bench start real servers with the same
+helpers, on free ports (:func:`local_settings`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
-from clinic_assistant.settings import PROJECT_ROOT, get_settings
+from clinic_assistant.settings import PROJECT_ROOT, Settings, get_settings, load_settings
 
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
@@ -101,21 +104,43 @@ class ServerProcess:
         return self.process is not None and self.process.poll() is None
 
 
-def server_env(db_url: str, action_port: int) -> Dict[str, str]:
-    """The ${VAR}s of endpoints.yml for a given database and action server port."""
-    return {
+#: Never from the settings: Rasa's own telemetry would try to reach the internet.
+QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def local_settings(db_url: str, env: Optional[Mapping[str, str]] = None, **extra: str) -> Settings:
+    """Settings for a whole stack on free ports of 127.0.0.1 (tests, bench).
+
+    The environment's settings with a fresh database, fresh ports and the URLs that
+    follow from them; ``extra`` (variable name -> value) wins over both. They are read
+    by :func:`load_settings`, so they are checked like any deployment's.
+    """
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
+    overrides = {
         "ASSISTANT_DB_URL": db_url,
-        "TRACKER_DIALECT": db_url.split(":", 1)[0].split("+", 1)[0],
+        "BIND_HOST": "127.0.0.1",
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "WEB_PORT": str(web_port),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        # Rasa's own telemetry would try to reach the internet.
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "WEB_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "WEB_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port}",
+        **extra,
     }
+    return load_settings({**(os.environ if env is None else env), **overrides})
 
 
-def rasa_server(
-    port: int, action_port: int, db_url: str, log_path: Path, model: Path = DEFAULT_MODEL
-) -> ServerProcess:
+def _reach(settings: Settings, port: int, path: str) -> str:
+    """A URL on this machine for a server that listens on the settings' interface."""
+    host = settings.bind_host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
+
+
+def rasa_server(settings: Settings, log_path: Path, model: Path = DEFAULT_MODEL) -> ServerProcess:
     """The Rasa server: REST and socket.io channels, SQL tracker store, no HTTP API."""
     return ServerProcess(
         name="rasa server",
@@ -129,17 +154,17 @@ def rasa_server(
             "--credentials",
             "credentials.yml",
             "--port",
-            str(port),
+            str(settings.rasa_port),
             "--interface",
-            get_settings().bind_host,
+            settings.bind_host,
         ],
-        ready_url=f"http://127.0.0.1:{port}/webhooks/rest/",
+        ready_url=_reach(settings, settings.rasa_port, "/webhooks/rest/"),
         log_path=log_path,
-        env=server_env(db_url, action_port),
+        env={**settings.server_env(), **QUIET_ENV},
     )
 
 
-def action_server(port: int, db_url: str, log_path: Path) -> ServerProcess:
+def action_server(settings: Settings, log_path: Path) -> ServerProcess:
     """The rasa-sdk action server with the project's actions."""
     return ServerProcess(
         name="action server",
@@ -150,37 +175,43 @@ def action_server(port: int, db_url: str, log_path: Path) -> ServerProcess:
             "--actions",
             "actions",
             "--port",
-            str(port),
+            str(settings.action_port),
         ],
-        ready_url=f"http://127.0.0.1:{port}/health",
+        ready_url=_reach(settings, settings.action_port, "/health"),
         log_path=log_path,
-        env=server_env(db_url, port),
+        env={**settings.server_env(), **QUIET_ENV},
     )
 
 
-def web_server(port: int, rasa_url: str, log_path: Path) -> ServerProcess:
-    """The demo clinic page with the chat widget."""
+def web_server(settings: Settings, log_path: Path) -> ServerProcess:
+    """The demo clinic page with the chat widget (it connects to WEB_RASA_URL)."""
     return ServerProcess(
         name="web server",
         command=[sys.executable, "-m", "clinic_assistant.web.server"],
-        ready_url=f"http://127.0.0.1:{port}/",
+        ready_url=_reach(settings, settings.web_port, "/"),
         log_path=log_path,
-        env={"WEB_PORT": str(port), "WEB_RASA_URL": rasa_url},
+        env={**settings.server_env(), **QUIET_ENV},
     )
+
+
+def assistant_servers(settings: Settings, logs: Path) -> List[ServerProcess]:
+    """What `make run` starts, in order: actions, Rasa, the demo page.
+
+    Every port and URL comes from ``settings`` (RASA_PORT, ACTION_PORT, WEB_PORT,
+    ACTION_SERVER_URL, WEB_RASA_URL, ...); the children get the same environment.
+    """
+    return [
+        action_server(settings, logs / "actions.log"),
+        rasa_server(settings, logs / "rasa.log"),
+        web_server(settings, logs / "web.log"),
+    ]
 
 
 def main() -> int:
     """Run everything with the settings' defaults until Ctrl-C or a server dies."""
     settings = get_settings()
     logs = PROJECT_ROOT / ".state" / "logs"
-    rasa_port, action_port = 5005, 5055
-    web_port = int(os.environ.get("WEB_PORT", "8080"))
-    servers = [
-        action_server(action_port, settings.db_url, logs / "actions.log"),
-        rasa_server(rasa_port, action_port, settings.db_url, logs / "rasa.log"),
-    ]
-    if (PROJECT_ROOT / "clinic_assistant" / "web" / "server.py").exists():
-        servers.append(web_server(web_port, f"http://localhost:{rasa_port}", logs / "web.log"))
+    servers = assistant_servers(settings, logs)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -199,8 +230,9 @@ def main() -> int:
                 flush=True,
             )
         print(
-            f"Chat: POST http://localhost:{rasa_port}/webhooks/rest/webhook, "
-            f"web page http://localhost:{web_port}/ . Logs in {logs}. Ctrl-C stops.",
+            f"Chat: POST {_reach(settings, settings.rasa_port, '/webhooks/rest/webhook')}, "
+            f"web page {_reach(settings, settings.web_port, '/')} . Logs in {logs}. "
+            "Ctrl-C stops.",
             flush=True,
         )
         while not stopping and all(server.alive for server in servers):

@@ -56,7 +56,11 @@ class Settings:
     notify_attempts: int = 3
     #: Interface the servers listen on; 0.0.0.0 only behind a reverse proxy.
     bind_host: str = "127.0.0.1"
-    #: Where the Rasa server reaches the action server.
+    #: Port of the Rasa server (REST, socket.io).
+    rasa_port: int = 5005
+    #: Port of the action server.
+    action_port: int = 5055
+    #: Where the Rasa server reaches the action server (default: ACTION_PORT on localhost).
     action_server_url: str = "http://localhost:5055/webhook"
     #: Port of the demo clinic page with the chat widget (clinic_assistant.web.server).
     web_port: int = 8080
@@ -66,7 +70,8 @@ class Settings:
         "http://localhost:8080",
         "http://127.0.0.1:8080",
     )
-    #: Rasa server URL the widget on the demo page connects to (socket.io).
+    #: Rasa server URL the widget on the demo page connects to (socket.io; default:
+    #: RASA_PORT on localhost).
     web_rasa_url: str = "http://localhost:5005"
 
     @property
@@ -74,13 +79,33 @@ class Settings:
         """The SQL dialect of :attr:`db_url` (``sqlite``, ``postgresql``, ...)."""
         return self.db_url.split(":", 1)[0].split("+", 1)[0]
 
-    def shell_exports(self) -> str:
-        """``export`` lines for the ${VAR}s in endpoints.yml (used by bin/with-settings)."""
-        values = {
+    def endpoint_env(self) -> dict[str, str]:
+        """The ${VAR}s of endpoints.yml and credentials.yml, filled from these settings."""
+        return {
             "ASSISTANT_DB_URL": self.db_url,
             "TRACKER_DIALECT": self.db_dialect,
             "ACTION_SERVER_URL": self.action_server_url,
         }
+
+    def server_env(self) -> dict[str, str]:
+        """Environment that gives a server started as a child process these settings.
+
+        The child reads its settings from the environment like any process; these are
+        the variables that say where the servers are, so parent and child agree.
+        """
+        return {
+            **self.endpoint_env(),
+            "BIND_HOST": self.bind_host,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "WEB_PORT": str(self.web_port),
+            "WEB_RASA_URL": self.web_rasa_url,
+            "WEB_ALLOWED_ORIGINS": ",".join(self.web_allowed_origins),
+        }
+
+    def shell_exports(self) -> str:
+        """``export`` lines for the ${VAR}s in endpoints.yml (used by bin/with-settings)."""
+        values = self.endpoint_env()
         return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in values.items())
 
 
@@ -160,8 +185,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     attempts = _positive_number(env, "ESCALATION_NOTIFY_ATTEMPTS", base.notify_attempts)
     if attempts != int(attempts):
         raise SettingsError("ESCALATION_NOTIFY_ATTEMPTS must be a whole number")
+    rasa_port = _port(env, "RASA_PORT", base.rasa_port)
+    action_port = _port(env, "ACTION_PORT", base.action_port)
     web_port = _port(env, "WEB_PORT", base.web_port)
-    web_rasa_url = text("WEB_RASA_URL", base.web_rasa_url).rstrip("/")
+    # The URL defaults follow the ports, so moving a server does not lose it.
+    web_rasa_url = text("WEB_RASA_URL", f"http://localhost:{rasa_port}").rstrip("/")
     if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", web_rasa_url):
         raise SettingsError(
             f"WEB_RASA_URL must be the Rasa server's origin, like http://localhost:5005, "
@@ -180,8 +208,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_from=text("SMTP_FROM", base.smtp_from),
         notify_timeout_s=_positive_number(env, "ESCALATION_NOTIFY_TIMEOUT", base.notify_timeout_s),
         notify_attempts=int(attempts),
-        action_server_url=text("ACTION_SERVER_URL", base.action_server_url),
+        action_server_url=text("ACTION_SERVER_URL", f"http://localhost:{action_port}/webhook"),
         bind_host=text("BIND_HOST", base.bind_host),
+        rasa_port=rasa_port,
+        action_port=action_port,
         web_port=web_port,
         # The default follows WEB_PORT, so moving the page does not lock it out.
         web_allowed_origins=_origins(

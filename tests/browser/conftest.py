@@ -28,6 +28,7 @@ from clinic_assistant.servers import (
     ServerProcess,
     action_server,
     free_port,
+    local_settings,
     rasa_server,
     web_server,
 )
@@ -85,15 +86,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
     state = tmp_path_factory.mktemp("browser")
     db_url = f"sqlite:///{state / 'conversations.db'}"
-    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
-    web_url = f"http://127.0.0.1:{web_port}"
-    rasa_url = f"http://127.0.0.1:{rasa_port}"
-    rasa = rasa_server(rasa_port, action_port, db_url, state / "rasa.log", model)
-    rasa.env["WEB_ALLOWED_ORIGINS"] = web_url
+    # Socket.io accepts only the page's origin, http://127.0.0.1:<web port>.
+    settings = local_settings(db_url)
+    web_url = f"http://127.0.0.1:{settings.web_port}"
+    rasa_url = settings.web_rasa_url
+    rasa = rasa_server(settings, state / "rasa.log", model)
     servers = [
-        action_server(action_port, db_url, state / "actions.log"),
+        action_server(settings, state / "actions.log"),
         rasa,
-        web_server(web_port, rasa_url, state / "web.log"),
+        web_server(settings, state / "web.log"),
     ]
     try:
         start_all(servers)
@@ -152,8 +153,11 @@ def scripted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     The bot is the project's socket.io channel with fixed, hostile replies.
     """
     state = tmp_path_factory.mktemp("scripted")
-    bot_port, web_port = free_port(), free_port()
-    web_url = f"http://127.0.0.1:{web_port}"
+    bot_port = free_port()
+    settings = local_settings(
+        f"sqlite:///{state / 'unused.db'}", WEB_RASA_URL=f"http://127.0.0.1:{bot_port}"
+    )
+    web_url = f"http://127.0.0.1:{settings.web_port}"
     bot = ServerProcess(
         name="scripted bot",
         command=[
@@ -166,7 +170,7 @@ def scripted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log_path=state / "bot.log",
         env={"PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")},
     )
-    servers = [bot, web_server(web_port, f"http://127.0.0.1:{bot_port}", state / "web.log")]
+    servers = [bot, web_server(settings, state / "web.log")]
     try:
         start_all(servers)
         yield web_url

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from clinic_assistant.servers import ServerProcess, action_server, free_port, rasa_server
+from clinic_assistant.servers import ServerProcess, action_server, local_settings, rasa_server
 from tests.conftest import MODEL
 
 
@@ -42,9 +42,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("stack")
     db_path = folder / "assistant.db"
     db_url = f"sqlite:///{db_path}"
-    rasa_port, action_port = free_port(), free_port()
-    actions = action_server(action_port, db_url, folder / "actions.log")
-    rasa = rasa_server(rasa_port, action_port, db_url, folder / "rasa.log")
+    settings = local_settings(db_url)
+    rasa_port = settings.rasa_port
+    actions = action_server(settings, folder / "actions.log")
+    rasa = rasa_server(settings, folder / "rasa.log")
     try:
         actions.start()
         rasa.start()
