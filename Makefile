@@ -33,7 +33,7 @@ PY_SOURCES := clinic_assistant actions tests bench
 PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
 NOT_UNIT   := model or integration or browser
 
-.PHONY: help setup run check lint format typecheck unit model integration browser \
+.PHONY: help setup run check lint format typecheck jslint unit model integration browser \
         stories test-stories validate test screenshots chromium web review bench clean
 
 help: ## List the targets
@@ -70,7 +70,7 @@ chromium: ## Install Debian's Chromium for the browser tests when missing
 run: setup ## Start the assistant: Rasa :5005, actions :5055, web page :8080
 	bin/with-settings $(PY) -m clinic_assistant.servers
 
-check: lint format typecheck ## ruff check, ruff format --check, mypy (no model, no browser)
+check: lint format typecheck jslint ## ruff check, ruff format --check, mypy, eslint (no model)
 
 lint: $(VENV)/.installed ## ruff check
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -80,6 +80,9 @@ format: $(VENV)/.installed ## ruff format --check (run `.venv/bin/ruff format` t
 
 typecheck: $(VENV)/.installed ## mypy on the package, actions, tests and bench
 	$(BIN)/mypy $(PY_SOURCES)
+
+jslint: web ## eslint on the web widget (pinned in web/package-lock.json)
+	cd web && node_modules/.bin/eslint --max-warnings=0 .
 
 validate: $(VENV)/.installed ## rasa data validate (no training)
 	$(RASA) data validate --config config.yml --domain domain --data data

@@ -144,7 +144,7 @@
   // built as an <a> whose text is the matched text: nothing else is interpreted.
   var LINK_PATTERNS = [
     { re: /\bhttps?:\/\/[^\s<>"']+/gi, kind: "web" },
-    { re: /\btel:\+?[0-9().\-]{3,25}/gi, kind: "tel" }
+    { re: /\btel:\+?[0-9().-]{3,25}/gi, kind: "tel" }
   ];
   [config.clinicPhone, config.emergencyNumber].forEach(function (phone) {
     if (phone) {
