@@ -28,7 +28,7 @@ TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.y
 # What the saved spaCy pipeline contains: its code and the medicine patterns.
 SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) clinic_assistant/lexicons/medicines.yml
 
-PY_SOURCES := clinic_assistant actions tests bench
+PY_SOURCES := clinic_assistant actions evaluation tests bench
 # pytest exits 5 when a selection holds no test; an empty suite is not a failure.
 PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
 NOT_UNIT   := model or integration or browser

@@ -29,14 +29,8 @@ from typing import Any, Dict, List
 
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from evaluation.chromium import CHROMIUM_ARGS
+
 #: Typed questions, the same every run (the answers are curated, so equally long).
 QUESTIONS = [
     "How long does Botox last?",

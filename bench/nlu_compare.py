@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from clinic_assistant.evaluation import Scores, answer_of, load_nlu_examples, score
 from clinic_assistant.settings import PROJECT_ROOT
+from evaluation.scoring import Scores, answer_of, load_nlu_examples, score
 
 DATA = PROJECT_ROOT / "data"
 RASA = str(Path(__import__("sys").executable).parent / "rasa")

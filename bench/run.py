@@ -16,11 +16,6 @@ from typing import Any, Callable, Dict, List, cast
 
 from bench.nlu_compare import compare, rasa_predictor
 from bench.server_bench import load, rss_mb
-from clinic_assistant.evaluation import (
-    load_nlu_examples,
-    load_red_flag_cases,
-    score_red_flags,
-)
 from clinic_assistant.servers import (
     DEFAULT_MODEL,
     action_server,
@@ -29,6 +24,11 @@ from clinic_assistant.servers import (
     web_server,
 )
 from clinic_assistant.settings import PROJECT_ROOT
+from evaluation.scoring import (
+    load_nlu_examples,
+    load_red_flag_cases,
+    score_red_flags,
+)
 
 REPORT = PROJECT_ROOT / "bench" / "report"
 TARGETS = {"accuracy": 0.95, "p95_8_ms": 150, "msgs_per_s": 40, "rss_mb": 1024, "ready_s": 20}

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-from clinic_assistant.evaluation import load_nlu_examples
 from clinic_assistant.servers import ServerProcess
+from evaluation.scoring import load_nlu_examples
 
 
 def say(port: int, sender: str, text: str) -> float:

@@ -22,7 +22,6 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Playwright, ViewportSize, sync_playwright
 
-from bench.browser_bench import CHROMIUM_ARGS
 from clinic_assistant.servers import (
     DEFAULT_MODEL,
     ServerProcess,
@@ -33,6 +32,7 @@ from clinic_assistant.servers import (
     web_server,
 )
 from clinic_assistant.settings import PROJECT_ROOT
+from evaluation.chromium import CHROMIUM_ARGS
 from tests.browser.widget import AXE, DESKTOP, Chat, Pages, Stack
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinic_assistant.evaluation import answer_of, load_nlu_examples, score
+from evaluation.scoring import answer_of, load_nlu_examples, score
 from tests.conftest import Parser
 
 MIN_ANSWER_ACCURACY = 0.92

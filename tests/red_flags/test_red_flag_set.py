@@ -3,7 +3,7 @@ raises almost no false alarms (issue 3's targets)."""
 
 from __future__ import annotations
 
-from clinic_assistant.evaluation import load_red_flag_cases, score_red_flags
+from evaluation.scoring import load_red_flag_cases, score_red_flags
 from tests.conftest import Parser
 
 LEVEL_OF_INTENT = {"red_flag_emergency": "emergency", "red_flag_urgent": "urgent"}
