@@ -113,7 +113,7 @@ def measure(base_url: str, rounds: int) -> dict:
     base_url = base_url.rstrip("/") + "/"
     chromium = shutil.which("chromium")
     if chromium is None:
-        raise RuntimeError("Chromium is missing: run `make browser`.")
+        raise RuntimeError("Chromium is missing: run `make chromium`.")
     load: List[float] = []
     opened: List[float] = []
     answers: List[float] = []

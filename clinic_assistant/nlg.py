@@ -6,8 +6,8 @@ the action server is down. On top of the domain's templates it:
 
 * fills ``{clinic_name}``, ``{clinic_phone}``, ``{clinic_hours}``,
   ``{clinic_after_hours}`` and ``{emergency_number}`` from the settings module;
-* completes the escalation payload with the level and the canonical symptoms
-  the red-flag detector found in the latest message;
+* completes the escalation payload (its level is in the domain's response) with
+  the canonical symptoms the red-flag detector found in the latest message;
 * gives ``utter_clarify`` its buttons: the two likeliest answers from the
   AnswerGate, titled from the domain's own buttons, plus "Something else";
 * appends the response named by a response's ``metadata.append`` (the safety

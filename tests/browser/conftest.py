@@ -47,7 +47,7 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
 def chromium_path() -> str:
     path = shutil.which("chromium")
     if path is None:
-        pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium).")
+        pytest.fail("Chromium is missing: run `make chromium` (apt-get install chromium).")
     return path
 
 

@@ -1,5 +1,5 @@
 """The full trained NLU escalates every danger sign in the held-out set and
-raises almost no false alarms (issue 3's targets)."""
+raises almost no false alarms: recall 1.0, false alarms at most 2%."""
 
 from __future__ import annotations
 
