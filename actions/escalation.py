@@ -25,22 +25,21 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, List, Optional, Set, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from clinic_assistant.contract import RECORD_ESCALATION_ACTION, red_flag_of
 from clinic_assistant.escalations import store
 from clinic_assistant.escalations.notifier import EscalationNotice, Notifier
 from clinic_assistant.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-ACTION_NAME = "action_record_escalation"
-SYMPTOM_ENTITY = "red_flag_symptom"
-LEVEL_BY_INTENT = {"red_flag_emergency": "emergency", "red_flag_urgent": "urgent"}
+ACTION_NAME = RECORD_ESCALATION_ACTION
 #: The level when the latest intent is not a red-flag one (the action ran anyway,
 #: e.g. from a story): when in doubt, escalate.
 FALLBACK_LEVEL = "emergency"
@@ -85,36 +84,20 @@ class Escalation:
         )
 
 
-def symptoms_of(latest_message: Dict[str, Any]) -> Tuple[str, ...]:
-    """Canonical red-flag symptoms in a message, in order, without repeats.
-
-    The same rule as ClinicNLG's payload, so the record matches what the
-    patient's reply said.
-    """
-    found: List[str] = []
-    for entity in latest_message.get("entities") or []:
-        value = entity.get("value")
-        if entity.get("entity") == SYMPTOM_ENTITY and value is not None:
-            if str(value) not in found:
-                found.append(str(value))
-    return tuple(found)
-
-
 def escalation_from_tracker(tracker: Tracker) -> Escalation:
     """Read the escalation from the tracker's latest message."""
     latest = tracker.latest_message or {}
-    intent = (latest.get("intent") or {}).get("name")
-    level = LEVEL_BY_INTENT.get(str(intent))
-    if level is None:
+    red_flag = red_flag_of(latest)
+    if red_flag is None:
+        intent = (latest.get("intent") or {}).get("name")
         logger.warning(
             "%s ran after intent %r; recording it as %s", ACTION_NAME, intent, FALLBACK_LEVEL
         )
-        level = FALLBACK_LEVEL
     return Escalation(
         conversation_id=str(tracker.sender_id),
         channel=tracker.get_latest_input_channel(),
-        level=level,
-        symptoms=symptoms_of(latest),
+        level=red_flag.level if red_flag else FALLBACK_LEVEL,
+        symptoms=red_flag.symptoms if red_flag else (),
         message=str(latest.get("text") or ""),
         created_at=datetime.now(timezone.utc),
     )

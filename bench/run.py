@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, cast
 
 from bench.nlu_compare import compare, rasa_predictor
 from bench.server_bench import load, rss_mb
+from clinic_assistant.contract import LEVEL_BY_INTENT
 from clinic_assistant.servers import (
     DEFAULT_MODEL,
     action_server,
@@ -121,11 +122,10 @@ def main() -> None:
 
     agent = Agent.load(str(ours["model"]))
     loop = asyncio.new_event_loop()
-    levels = {"red_flag_emergency": "emergency", "red_flag_urgent": "urgent"}
     cases = load_red_flag_cases()
     red = score_red_flags(
         cases,
-        lambda t: levels.get(
+        lambda t: LEVEL_BY_INTENT.get(
             loop.run_until_complete(agent.parse_message(t))["intent"]["name"], "none"
         ),
     )

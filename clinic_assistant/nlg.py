@@ -23,11 +23,17 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from clinic_assistant.contract import (
+    ANSWER_OPTIONS_KEY,
+    CLARIFY_RESPONSE,
+    ESCALATION_KEY,
+    PAYLOAD_SYMPTOMS,
+    red_flag_of,
+)
 from clinic_assistant.settings import get_settings
 
-CLARIFY = "utter_clarify"
+CLARIFY = CLARIFY_RESPONSE
 SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
-SYMPTOM_ENTITY = "red_flag_symptom"
 
 
 def settings_values() -> Dict[str, str]:
@@ -84,25 +90,17 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
                 message["text"] = f"{message.get('text', '')}\n\n{note['text']}"
         if utter_action == CLARIFY:
             message["buttons"] = self.clarify_buttons(parse_data)
-        escalation = (message.get("custom") or {}).get("escalation")
+        escalation = (message.get("custom") or {}).get(ESCALATION_KEY)
         if escalation is not None:
-            escalation["symptoms"] = symptoms_of(parse_data)
+            red_flag = red_flag_of(parse_data)
+            escalation[PAYLOAD_SYMPTOMS] = list(red_flag.symptoms) if red_flag else []
         return message
 
     def clarify_buttons(self, parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
         """The AnswerGate's options as buttons, then "Something else"."""
         buttons = [
             {"title": self.titles[option["payload"]], "payload": option["payload"]}
-            for option in parse_data.get("answer_options") or []
+            for option in parse_data.get(ANSWER_OPTIONS_KEY) or []
             if option.get("payload") in self.titles
         ]
         return [*buttons, dict(SOMETHING_ELSE)]
-
-
-def symptoms_of(parse_data: Dict[str, Any]) -> List[str]:
-    """Canonical red-flag symptoms found in a message, in order, without repeats."""
-    found: List[str] = []
-    for entity in parse_data.get("entities") or []:
-        if entity.get("entity") == SYMPTOM_ENTITY and entity.get("value") not in found:
-            found.append(entity["value"])
-    return found

@@ -21,11 +21,19 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
+from clinic_assistant.contract import (
+    EMERGENCY,
+    FALLBACK_INTENT,
+    OUT_OF_SCOPE_INTENT,
+    RED_FLAG_INTENTS,
+    UNREADABLE_INTENT,
+    escalation_of,
+)
 from clinic_assistant.escalations.store import get_engine, list_escalations
 from clinic_assistant.settings import get_settings
 
 #: Intents and responses that mean the patient did not get an answer.
-FAILURE_INTENTS = ("nlu_fallback", "unreadable_input", "out_of_scope")
+FAILURE_INTENTS = (FALLBACK_INTENT, UNREADABLE_INTENT, OUT_OF_SCOPE_INTENT)
 GAVE_UP = "utter_no_luck"
 EVENTS = sa.table(
     "events",
@@ -89,17 +97,17 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
                             "at": timestamp,
                         }
                     )
-                elif not name.startswith("red_flag"):
+                elif name not in RED_FLAG_INTENTS:
                     asked[name] += 1
             elif kind == "bot":
-                escalation = ((data.get("data") or {}).get("custom") or {}).get("escalation")
+                escalation = escalation_of((data.get("data") or {}).get("custom"))
                 if escalation:
                     review.escalations.append(
                         {
                             "conversation": sender,
                             "at": timestamp,
-                            "level": escalation.get("level"),
-                            "symptoms": escalation.get("symptoms"),
+                            "level": escalation.level,
+                            "symptoms": list(escalation.symptoms),
                             "message": (last_user.get(sender) or {}).get("text"),
                             "notification": "no record (action server down?)",
                         }
@@ -108,7 +116,7 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
                 review.gave_up += 1
     _attach_records(review, db_url, since_ts)
     # Emergencies first, then urgent; newest first within a level.
-    review.escalations.sort(key=lambda e: (e["level"] != "emergency", -float(e["at"] or 0)))
+    review.escalations.sort(key=lambda e: (e["level"] != EMERGENCY, -float(e["at"] or 0)))
     review.questions = asked.most_common()
     review.conversations = len(senders)
     return review

@@ -13,11 +13,11 @@ from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 import yaml
 
+from clinic_assistant.contract import LEVELS
 from clinic_assistant.settings import PROJECT_ROOT
 
 NLU_TEST_SET = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
 RED_FLAG_CASES = PROJECT_ROOT / "tests" / "red_flags" / "cases.yml"
-LEVELS = ("emergency", "urgent")
 
 
 def load_nlu_examples(path: Path = NLU_TEST_SET) -> List[Tuple[str, str]]:

@@ -30,9 +30,11 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-FALLBACK_INTENT = "nlu_fallback"
-UNREADABLE_INTENT = "unreadable_input"
-ANSWER_OPTIONS = "answer_options"
+from clinic_assistant import contract
+
+FALLBACK_INTENT = contract.FALLBACK_INTENT
+UNREADABLE_INTENT = contract.UNREADABLE_INTENT
+ANSWER_OPTIONS = contract.ANSWER_OPTIONS_KEY
 RESPONSE_SELECTOR = "response_selector"
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 VOCABULARY_FILE = "vocabulary.json"

@@ -39,13 +39,18 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic_assistant.contract import (
+    EMERGENCY,
+    INTENT_BY_LEVEL,
+    PAYLOAD_LEVEL,
+    PAYLOAD_SYMPTOMS,
+    RED_FLAG_KEY,
+    SYMPTOM_ENTITY,
+)
 from clinic_assistant.red_flags.detector import Detection, RedFlagDetector
 
 logger = logging.getLogger(__name__)
 
-INTENT_PREFIX = "red_flag_"
-ENTITY_NAME = "red_flag_symptom"
-RED_FLAG_KEY = "red_flag"
 # Rasa's name for an entity's confidence (rasa.shared.nlu.constants has it as
 # ENTITY_ATTRIBUTE_CONFIDENCE = "confidence"; extractors write "confidence_entity").
 ENTITY_CONFIDENCE = "confidence_entity"
@@ -136,8 +141,8 @@ class RedFlagClassifier(GraphComponent):
         return self._detector.nlp.make_doc(text)
 
     def _apply(self, message: Message, detection: Detection) -> None:
-        level = detection.level
-        intent = {INTENT_NAME_KEY: f"{INTENT_PREFIX}{level}", PREDICTED_CONFIDENCE_KEY: 1.0}
+        level = detection.level or EMERGENCY  # a fired detection has a level; else escalate
+        intent = {INTENT_NAME_KEY: INTENT_BY_LEVEL[level], PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [
             entry
             for entry in message.get(INTENT_RANKING_KEY) or []
@@ -155,7 +160,7 @@ class RedFlagClassifier(GraphComponent):
                 continue
             entities.append(
                 {
-                    ENTITY_ATTRIBUTE_TYPE: ENTITY_NAME,
+                    ENTITY_ATTRIBUTE_TYPE: SYMPTOM_ENTITY,
                     ENTITY_ATTRIBUTE_VALUE: symptom,
                     ENTITY_ATTRIBUTE_START: match.start_char,
                     ENTITY_ATTRIBUTE_END: match.end_char,
@@ -166,7 +171,7 @@ class RedFlagClassifier(GraphComponent):
         message.set(ENTITIES, entities, add_to_output=True)
         message.set(
             RED_FLAG_KEY,
-            {"level": level, "symptoms": list(detection.symptoms)},
+            {PAYLOAD_LEVEL: level, PAYLOAD_SYMPTOMS: list(detection.symptoms)},
             add_to_output=True,
         )
         # Level and canonical names only: never the patient's words.

@@ -24,9 +24,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from clinic_assistant.contract import LEVELS
 from clinic_assistant.settings import get_settings
 
-LEVELS = ("emergency", "urgent")
 #: ``not_configured``: no webhook or email set, the record is the only trace;
 #: ``pending``: a notice is (or was, if the process died) on its way.
 STATUSES = ("not_configured", "pending", "sent", "failed")

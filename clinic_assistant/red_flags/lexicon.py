@@ -26,10 +26,11 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import yaml
 
+from clinic_assistant.contract import LEVELS
+
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "lexicons" / "red_flags.yml"
-# Highest first. Fixed in code: the dialogue has one intent per level
-# (red_flag_emergency, red_flag_urgent), so a new level needs code and domain changes.
-LEVELS: Tuple[str, ...] = ("emergency", "urgent")
+# LEVELS (highest first) come from the conversation contract: the dialogue has one
+# intent per level, so a new level needs code and domain changes.
 GAP_WORDS = 3
 # Guards against a pattern whose phrase alternatives multiply into a huge matcher.
 MAX_EXPANSIONS = 2000

@@ -21,9 +21,11 @@ from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from actions import escalation
 from actions.escalation import ActionRecordEscalation
 from clinic_assistant.escalations import store
+from clinic_assistant.red_flags.lexicon import load_lexicon
 from clinic_assistant.settings import Settings, get_settings
 from tests.unit.conftest import Webhook
 
+LEXICON = load_lexicon()
 TEXT = "my husband cant breathe and can barely swallow, it started after his botox"
 
 
@@ -86,7 +88,13 @@ def tracker_for(
     channel: Optional[str] = "rest",
     sender_id: str = "patient-42",
 ) -> Tracker:
-    """A tracker whose latest message is ``text`` with the given NLU result."""
+    """A tracker whose latest message is ``text`` with the given NLU result.
+
+    Only the lexicon's canonical names: a test must never pass by recording a
+    symptom the detector cannot produce.
+    """
+    unknown = set(symptoms) - set(LEXICON.symptom_names)
+    assert not unknown, f"not in the red-flag lexicon: {sorted(unknown)}"
     latest: Dict[str, Any] = {
         "intent": {"name": intent, "confidence": 1.0} if intent else {},
         "entities": [
@@ -115,10 +123,10 @@ def _only_record() -> store.EscalationRecord:
         (
             "red_flag_emergency",
             "emergency",
-            ["trouble_breathing", "trouble_swallowing", "trouble_breathing"],
-            ["trouble_breathing", "trouble_swallowing"],
+            ["difficulty_breathing", "difficulty_swallowing", "difficulty_breathing"],
+            ["difficulty_breathing", "difficulty_swallowing"],
         ),
-        ("red_flag_urgent", "urgent", ["ptosis"], ["ptosis"]),
+        ("red_flag_urgent", "urgent", ["drooping_eyelids"], ["drooping_eyelids"]),
         # The action ran although the intent is not a red flag: when in doubt, escalate.
         ("faq/side_effects", "emergency", [], []),
         (None, "emergency", [], []),
@@ -164,7 +172,9 @@ async def test_returns_before_a_slow_webhook_answers(
 
     started = time.perf_counter()
     events = await action.run(
-        dispatcher, tracker_for("red_flag_emergency", ["trouble_breathing"], channel="twilio"), {}
+        dispatcher,
+        tracker_for("red_flag_emergency", ["difficulty_breathing"], channel="twilio"),
+        {},
     )
     elapsed = time.perf_counter() - started
 
@@ -184,7 +194,7 @@ async def test_returns_before_a_slow_webhook_answers(
             "escalation_id": record.id,
             "created_at": record.created_at.isoformat(),
             "level": "emergency",
-            "symptoms": ["trouble_breathing"],
+            "symptoms": ["difficulty_breathing"],
             "channel": "twilio",
             "conversation_id": "patient-42",
         }
@@ -210,7 +220,7 @@ async def test_database_failure_still_notifies_and_never_logs_the_message(
     configure(ASSISTANT_DB_URL=f"sqlite:///{database}", ESCALATION_WEBHOOK_URL=webhook.url)
     caplog.set_level(logging.DEBUG)
 
-    events = await action.run(dispatcher, tracker_for("red_flag_urgent", ["ptosis"]), {})
+    events = await action.run(dispatcher, tracker_for("red_flag_urgent", ["drooping_eyelids"]), {})
     await _drain()
 
     assert events == [] and dispatcher.messages == []
@@ -258,7 +268,7 @@ async def test_the_action_server_runs_it_and_returns_no_responses(
     configure()
     executor = ActionExecutor()
     executor.register_action(ActionRecordEscalation)
-    tracker = tracker_for("red_flag_emergency", ["trouble_speaking"], channel="socketio")
+    tracker = tracker_for("red_flag_emergency", ["difficulty_speaking"], channel="socketio")
 
     response = await executor.run(
         {
@@ -271,10 +281,15 @@ async def test_the_action_server_runs_it_and_returns_no_responses(
 
     assert response == {"events": [], "responses": []}
     await _drain()
-    assert _only_record().symptoms == ["trouble_speaking"]
+    assert _only_record().symptoms == ["difficulty_speaking"]
 
 
 def test_the_action_keeps_no_state() -> None:
     # rasa-sdk shares one action object across conversations: no state on it.
     assert vars(ActionRecordEscalation()) == {}
     assert ActionRecordEscalation().name() == "action_record_escalation"
+
+
+def test_trackers_here_name_only_lexicon_symptoms() -> None:
+    with pytest.raises(AssertionError, match="not in the red-flag lexicon"):
+        tracker_for("red_flag_urgent", ["ptosis"])

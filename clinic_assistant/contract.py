@@ -1,0 +1,128 @@
+"""The conversation contract: the names the NLU, the replies, the actions and the
+staff tools agree on, in one place.
+
+Everything here is a name that appears in ``domain/``, ``data/rules/``, the NLU
+pipeline's output or the escalation payload (GUIDE.md "Contracts"). Code reads
+the names from here instead of repeating the strings, and
+``tests/unit/test_contract.py`` ties this module to the domain and the rules.
+
+This module imports nothing from Rasa, so the red-flag engine, the staff tools
+and the bench can use it without loading Rasa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+# --- Levels ------------------------------------------------------------------
+EMERGENCY = "emergency"
+URGENT = "urgent"
+#: Red-flag levels, highest first (the highest found in a message wins).
+LEVELS: Tuple[str, ...] = (EMERGENCY, URGENT)
+
+# --- Intents -----------------------------------------------------------------
+#: Intents set by the RedFlagClassifier, by level (never learned from data).
+INTENT_BY_LEVEL: Dict[str, str] = {EMERGENCY: "red_flag_emergency", URGENT: "red_flag_urgent"}
+LEVEL_BY_INTENT: Dict[str, str] = {intent: level for level, intent in INTENT_BY_LEVEL.items()}
+RED_FLAG_INTENTS: Tuple[str, ...] = tuple(INTENT_BY_LEVEL.values())
+#: Set by the AnswerGate: answers too close to call (clarify with buttons).
+FALLBACK_INTENT = "nlu_fallback"
+#: Set by the AnswerGate: empty, emoji, gibberish or another language.
+UNREADABLE_INTENT = "unreadable_input"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+
+# --- Entities and parse-data keys ----------------------------------------------
+#: One entity per canonical red-flag symptom (its value: the lexicon's name).
+SYMPTOM_ENTITY = "red_flag_symptom"
+#: Parse-data key the RedFlagClassifier writes: ``{"level": ..., "symptoms": [...]}``.
+RED_FLAG_KEY = "red_flag"
+#: Parse-data key the AnswerGate writes: the likeliest answers, ``[{"payload": ...}]``.
+ANSWER_OPTIONS_KEY = "answer_options"
+
+# --- Responses, actions, slots ---------------------------------------------------
+#: The escalation instructions, by level (domain/red_flags.yml).
+RESPONSE_BY_LEVEL: Dict[str, str] = {
+    EMERGENCY: "utter_escalation_emergency",
+    URGENT: "utter_escalation_urgent",
+}
+CLARIFY_RESPONSE = "utter_clarify"
+#: Records the escalation and notifies the clinic (actions/escalation.py).
+RECORD_ESCALATION_ACTION = "action_record_escalation"
+#: Slot the action sets to the escalation's reference: staff tools join a
+#: conversation to its escalation record on it.
+ESCALATION_REF_SLOT = "escalation_ref"
+
+# --- The escalation payload -------------------------------------------------------
+#: ``{"escalation": {"level": ..., "symptoms": [...]}}`` in a reply's ``custom``.
+ESCALATION_KEY = "escalation"
+PAYLOAD_LEVEL = "level"
+PAYLOAD_SYMPTOMS = "symptoms"
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A danger sign in one message: its level and canonical symptom names."""
+
+    level: str
+    symptoms: Tuple[str, ...]
+
+    def payload(self) -> Dict[str, Any]:
+        """The escalation payload of the reply's ``custom`` object."""
+        return {ESCALATION_KEY: {PAYLOAD_LEVEL: self.level, PAYLOAD_SYMPTOMS: list(self.symptoms)}}
+
+
+def _unique(values: List[str]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def red_flag_of(parse_data: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
+    """The red flag of a parsed message, or None when it has none.
+
+    The RedFlagClassifier's structured :data:`RED_FLAG_KEY` comes first. Without
+    it (a tracker written before that key existed, or a payload that set a
+    red-flag intent), the intent gives the level and the :data:`SYMPTOM_ENTITY`
+    entities the symptoms, in order and without repeats. Symptom names are not
+    checked against the lexicon here: whoever stores them does that.
+    """
+    if not parse_data:
+        return None
+    structured = parse_data.get(RED_FLAG_KEY)
+    if isinstance(structured, Mapping) and structured.get(PAYLOAD_LEVEL) in LEVELS:
+        symptoms = structured.get(PAYLOAD_SYMPTOMS) or []
+        if isinstance(symptoms, (list, tuple)):
+            return RedFlag(
+                str(structured[PAYLOAD_LEVEL]),
+                _unique([item for item in symptoms if isinstance(item, str)]),
+            )
+    intent = parse_data.get("intent") or {}
+    level = LEVEL_BY_INTENT.get(str(intent.get("name"))) if isinstance(intent, Mapping) else None
+    if level is None:
+        return None
+    entities = parse_data.get("entities") or []
+    return RedFlag(
+        level,
+        _unique(
+            [
+                entity["value"]
+                for entity in entities
+                if isinstance(entity, Mapping)
+                and entity.get("entity") == SYMPTOM_ENTITY
+                and isinstance(entity.get("value"), str)
+            ]
+        ),
+    )
+
+
+def escalation_of(custom: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
+    """The escalation a reply's ``custom`` object carries, or None."""
+    if not isinstance(custom, Mapping):
+        return None
+    escalation = custom.get(ESCALATION_KEY)
+    if not isinstance(escalation, Mapping) or escalation.get(PAYLOAD_LEVEL) not in LEVELS:
+        return None
+    symptoms = escalation.get(PAYLOAD_SYMPTOMS) or []
+    return RedFlag(
+        str(escalation[PAYLOAD_LEVEL]),
+        _unique([s for s in symptoms if isinstance(s, str)] if isinstance(symptoms, list) else []),
+    )
