@@ -24,9 +24,25 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
-from clinic_assistant.red_flags.context import CLAUSE_PUNCT, CONTRAST, Context, Token
+from clinic_assistant.red_flags.context import (
+    CLAUSE_PUNCT,
+    CONTRAST,
+    SENTENCE_END,
+    Context,
+    Token,
+)
 from clinic_assistant.red_flags.lexicon import (
     Gap,
     Lexicon,
@@ -89,6 +105,11 @@ DROP_TEXT: FrozenSet[str] = frozenset(
 # A pattern gap may not cross these: clause boundaries and negations.
 GAP_STOPS: Tuple[str, ...] = tuple(sorted(CLAUSE_PUNCT | CONTRAST | {"not", "no", "never"}))
 MIN_TYPO_LENGTH = 5
+MAX_TYPO_DISTANCE = 2
+# Long messages are read in windows of this many tokens (whole sentences where they
+# fit) plus a margin of context on either side; see _windows.
+WINDOW_TOKENS = 200
+WINDOW_MARGIN = 40
 SUPPRESSED_UNCONFIRMED = "unconfirmed"
 EXPECTED_PREFIX = "expected:"
 
@@ -210,6 +231,11 @@ class TypoCorrector:
     letters deleted, so a lookup costs a handful of dictionary hits, not a scan.
     Allowed distance: 1 for 5-7 letters, 2 for 8 or more. Ties between different
     lemmas are left alone (a wrong guess is worse than none).
+
+    Cost is bounded: only words whose length a target can reach within the allowed
+    distance are looked up (a word of n letters has ~n**2 / 2 two-letter deletions, so
+    an unbounded lookup of a 1,400-letter "word" took seconds and hundreds of MB).
+    Longer words are returned uncorrected before the cache, so it never holds them.
     """
 
     def __init__(self, targets: Dict[str, str], known: FrozenSet[str]) -> None:
@@ -219,16 +245,24 @@ class TypoCorrector:
             if len(word) >= MIN_TYPO_LENGTH and word.isalpha()
         }
         self.known = known
+        # No word longer than this is within the allowed distance of any target.
+        self.max_length = max(map(len, self.targets), default=0) + MAX_TYPO_DISTANCE
         self._index: Dict[str, List[str]] = {}
         for word in self.targets:
-            for variant in self._deletes(word, 2):
+            for variant in self._deletes(word, MAX_TYPO_DISTANCE):
                 self._index.setdefault(variant, []).append(word)
-        self.correct = functools.lru_cache(maxsize=4096)(self._correct)
+        self._cached = functools.lru_cache(maxsize=4096)(self._correct)
+
+    def correct(self, word: str) -> Optional[str]:
+        """The lemma ``word`` is a misspelling of, or None (words of any length)."""
+        if not MIN_TYPO_LENGTH <= len(word) <= self.max_length:
+            return None
+        return self._cached(word)
 
     @staticmethod
     def allowed_distance(word: str) -> int:
         """How many edits a word of this length may be from its correction."""
-        return 1 if len(word) < 8 else 2
+        return 1 if len(word) < 8 else MAX_TYPO_DISTANCE
 
     @staticmethod
     def _deletes(word: str, depth: int) -> set[str]:
@@ -241,9 +275,7 @@ class TypoCorrector:
 
     def _correct(self, word: str) -> Optional[str]:
         """The lemma ``word`` is a misspelling of, or None."""
-        if len(word) < MIN_TYPO_LENGTH or not word.isalpha() or word in self.known:
-            return None
-        if word in self.targets:
+        if not word.isalpha() or word in self.known or word in self.targets:
             return None
         limit = self.allowed_distance(word)
         candidates = {
@@ -430,8 +462,6 @@ class RedFlagDetector:
     # ------------------------------------------------------------ detect
     def detect(self, doc: Doc) -> Detection:
         """Finds the red flags in ``doc`` (any English spaCy Doc of the message)."""
-        from spacy.tokens import Doc
-
         text = doc.text
         lowered = text.lower()
         source = doc
@@ -442,6 +472,38 @@ class RedFlagDetector:
         norms = self._normalise(source)
         if not norms:
             return Detection(None, (), ())
+        # Long messages are read in windows of whole sentences (with a margin of
+        # context on either side), so the context rules' per-match look-arounds stay
+        # bounded and the whole detection is linear in the message's length.
+        judged: List[Tuple[_Key, int, int, Optional[str]]] = []
+        keys = [n.key for n in norms]
+        for ctx_lo, core_lo, core_hi, ctx_hi in _windows(keys, WINDOW_TOKENS, WINDOW_MARGIN):
+            for key, s, e, reason in self._judge(norms[ctx_lo:ctx_hi]):
+                if core_lo <= ctx_lo + s < core_hi:
+                    judged.append((key, ctx_lo + s, ctx_lo + e, reason))
+        standing = {key.name for key, _, _, reason in judged if reason is None and not key.requires}
+        by_place: Dict[Tuple[str, int, int], Match] = {}
+        for key, s, e, reason in judged:
+            if reason is None and key.requires and not standing.intersection(key.requires):
+                reason = SUPPRESSED_UNCONFIRMED
+            start_char, end_char = norms[s].start_char, norms[e - 1].end_char
+            place = (key.name, start_char, end_char)
+            # The same place found by two patterns: a standing match wins.
+            if place not in by_place or reason is None:
+                by_place[place] = Match(key.name, start_char, end_char,
+                                        text[start_char:end_char], reason)
+        matches = list(by_place.values())
+        matches.sort(key=lambda m: (m.start_char, self._symptom_order[m.symptom], m.end_char))
+        fired = {m.symptom for m in matches if m.suppressed is None}
+        names = tuple(name for name in self.lexicon.symptom_names if name in fired)
+        level = min((self._levels[name] for name in names), key=level_rank, default=None)
+        return Detection(level, names, tuple(matches))
+
+
+    def _judge(self, norms: Sequence[_Norm]) -> List[Tuple[_Key, int, int, Optional[str]]]:
+        """Matches in one window of tokens, each with why it is suppressed (or None)."""
+        from spacy.tokens import Doc
+
         # No pattern crosses punctuation (gaps and fillers stop there), so each pattern
         # only runs on the clauses that hold one of its anchors.
         clause_of: List[int] = []
@@ -502,24 +564,32 @@ class RedFlagDetector:
                     reason = EXPECTED_PREFIX + effect.name
                     break
             judged.append((key, s, e, reason or context.reason(s, e)))
-        standing = {key.name for key, _, _, reason in judged if reason is None and not key.requires}
-        by_place: Dict[Tuple[str, int, int], Match] = {}
-        for key, s, e, reason in judged:
-            if reason is None and key.requires and not standing.intersection(key.requires):
-                reason = SUPPRESSED_UNCONFIRMED
-            start_char, end_char = norms[s].start_char, norms[e - 1].end_char
-            place = (key.name, start_char, end_char)
-            # The same place found by two patterns: a standing match wins.
-            if place not in by_place or reason is None:
-                by_place[place] = Match(
-                    key.name, start_char, end_char, text[start_char:end_char], reason
-                )
-        matches = list(by_place.values())
-        matches.sort(key=lambda m: (m.start_char, self._symptom_order[m.symptom], m.end_char))
-        fired = {m.symptom for m in matches if m.suppressed is None}
-        names = tuple(name for name in self.lexicon.symptom_names if name in fired)
-        level = min((self._levels[name] for name in names), key=level_rank, default=None)
-        return Detection(level, names, tuple(matches))
+        return judged
+
+
+def _windows(
+    keys: Sequence[str], size: int, margin: int
+) -> Iterable[Tuple[int, int, int, int]]:
+    """(context start, core start, core end, context end) covering ``keys``.
+
+    Cores are consecutive runs of at most ``size`` tokens, ending after a sentence where
+    one ends in their second half (else a sentence is cut); each is read with up to ``margin`` tokens either side, so a rule
+    that looks at the previous or next sentence still sees it. A message of at most
+    ``size`` tokens is one window: the whole message.
+    """
+    n = len(keys)
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + size)
+        if hi < n:
+            # End after a sentence when one ends in the window's second half; never
+            # less, so the windows (and their margins) are at most 2n/size + 1.
+            for j in range(hi - 1, lo + size // 2, -1):
+                if keys[j] in SENTENCE_END:
+                    hi = j + 1
+                    break
+        yield max(0, lo - margin), lo, hi, min(n, hi + margin)
+        lo = hi
 
 
 def _longest(spans: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
