@@ -490,15 +490,15 @@ class RedFlagDetector:
             place = (key.name, start_char, end_char)
             # The same place found by two patterns: a standing match wins.
             if place not in by_place or reason is None:
-                by_place[place] = Match(key.name, start_char, end_char,
-                                        text[start_char:end_char], reason)
+                by_place[place] = Match(
+                    key.name, start_char, end_char, text[start_char:end_char], reason
+                )
         matches = list(by_place.values())
         matches.sort(key=lambda m: (m.start_char, self._symptom_order[m.symptom], m.end_char))
         fired = {m.symptom for m in matches if m.suppressed is None}
         names = tuple(name for name in self.lexicon.symptom_names if name in fired)
         level = min((self._levels[name] for name in names), key=level_rank, default=None)
         return Detection(level, names, tuple(matches))
-
 
     def _judge(self, norms: Sequence[_Norm]) -> List[Tuple[_Key, int, int, Optional[str]]]:
         """Matches in one window of tokens, each with why it is suppressed (or None)."""
@@ -567,14 +567,13 @@ class RedFlagDetector:
         return judged
 
 
-def _windows(
-    keys: Sequence[str], size: int, margin: int
-) -> Iterable[Tuple[int, int, int, int]]:
+def _windows(keys: Sequence[str], size: int, margin: int) -> Iterable[Tuple[int, int, int, int]]:
     """(context start, core start, core end, context end) covering ``keys``.
 
-    Cores are consecutive runs of at most ``size`` tokens, ending after a sentence where
-    one ends in their second half (else a sentence is cut); each is read with up to ``margin`` tokens either side, so a rule
-    that looks at the previous or next sentence still sees it. A message of at most
+    Cores are consecutive runs of at most ``size`` tokens, ending after a sentence
+    where one ends in their second half (else a sentence is cut); each is read with up
+    to ``margin`` tokens either side, so a rule that looks at the previous or next
+    sentence still sees it. A message of at most
     ``size`` tokens is one window: the whole message.
     """
     n = len(keys)

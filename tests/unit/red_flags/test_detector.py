@@ -906,10 +906,12 @@ def test_fast_enough(detector: RedFlagDetector) -> None:
     ]
     for doc in docs:  # warm the typo cache as a running server would be
         detector.detect(doc)
-    started = time.perf_counter()
+    # CPU time, not wall time: the machine is shared, and speed targets are measured
+    # in `make bench`; this only guards against an order-of-magnitude regression.
+    started = time.process_time()
     for doc in docs:
         detector.detect(doc)
-    mean = (time.perf_counter() - started) / len(docs)
+    mean = (time.process_time() - started) / len(docs)
     assert mean < 0.005, f"{mean * 1000:.2f} ms per message"
 
 
