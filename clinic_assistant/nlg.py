@@ -9,7 +9,9 @@ the action server is down. On top of the domain's templates it:
 * completes the escalation payload (its level is in the domain's response) with
   the canonical symptoms the red-flag detector found in the latest message;
 * gives ``utter_clarify`` its buttons: the two likeliest answers from the
-  AnswerGate, titled from the domain's own buttons, plus "Something else";
+  AnswerGate, titled from the domain's own buttons, plus "Something else"; with
+  no option worth offering it asks the patient to rephrase instead
+  (``utter_clarify_rephrase``), never an empty choice;
 * appends the response named by a response's ``metadata.append`` (the safety
   note after the side-effect answers).
 """
@@ -33,6 +35,7 @@ from clinic_assistant.contract import (
 from clinic_assistant.settings import get_settings
 
 CLARIFY = CLARIFY_RESPONSE
+CLARIFY_REPHRASE = "utter_clarify_rephrase"
 SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
 
 
@@ -67,7 +70,21 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         domain: Optional[Domain] = None,
     ) -> None:
         super().__init__((domain or Domain.empty()).responses)
-        self.titles = button_titles(self.responses)
+        self._titles: Dict[str, str] = {}
+        self._titles_of: Optional[Dict[str, List[Dict[str, Any]]]] = None
+
+    @property
+    def titles(self) -> Dict[str, str]:
+        """Button titles of the domain's responses as they are now.
+
+        Computed on use, not in ``__init__``: in the running server Rasa creates
+        the NLG from an empty domain and assigns ``responses`` later
+        (rasa/core/agent.py), so titles read at creation would all be missing.
+        """
+        if self._titles_of is not self.responses:
+            self._titles = button_titles(self.responses)
+            self._titles_of = self.responses
+        return self._titles
 
     async def generate(
         self,
@@ -79,17 +96,21 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         """Render ``utter_action`` for the conversation in ``tracker``."""
         values = {**settings_values(), **kwargs}
         slots = tracker.current_slot_values()
+        parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
+        buttons = self.clarify_buttons(parse_data) if utter_action == CLARIFY else []
+        if utter_action == CLARIFY and len(buttons) == 1:
+            # Only "Something else" is left: a choice of nothing helps no one.
+            return self.generate_from_slots(CLARIFY_REPHRASE, slots, output_channel, **values)
         message = self.generate_from_slots(utter_action, slots, output_channel, **values)
         if message is None:
             return None
-        parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
         appended = (message.get("metadata") or {}).pop("append", None)
         if appended:
             note = self.generate_from_slots(appended, slots, output_channel, **values)
             if note and note.get("text"):
                 message["text"] = f"{message.get('text', '')}\n\n{note['text']}"
         if utter_action == CLARIFY:
-            message["buttons"] = self.clarify_buttons(parse_data)
+            message["buttons"] = buttons
         escalation = (message.get("custom") or {}).get(ESCALATION_KEY)
         if escalation is not None:
             red_flag = red_flag_of(parse_data)

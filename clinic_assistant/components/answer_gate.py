@@ -81,6 +81,9 @@ class AnswerGate(GraphComponent):
             "retrieval_intent": "faq",
             # Non-FAQ intents worth offering as a choice when unsure.
             "offerable_intents": ["human_handoff"],
+            # An option less likely than this is not offered as a button; with
+            # none left the patient is asked to rephrase instead.
+            "min_option_score": 0.05,
         }
 
     def __init__(
@@ -237,7 +240,9 @@ class AnswerGate(GraphComponent):
                     scores[f"/{key}"] = confidence * float(answer.get("confidence") or 0)
             elif name in self._config["offerable_intents"]:
                 scores[f"/{name}"] = confidence
-        best = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:2]
+        floor = self._config["min_option_score"]
+        worth = [item for item in scores.items() if item[1] >= floor]
+        best = sorted(worth, key=lambda item: item[1], reverse=True)[:2]
         return [{"payload": payload, "score": round(score, 4)} for payload, score in best]
 
     @staticmethod

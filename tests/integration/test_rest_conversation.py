@@ -92,7 +92,8 @@ def test_a_danger_sign_is_escalated_with_the_payload_and_recorded(stack: Stack) 
 
 def test_two_misses_lead_to_contact_details_even_across_a_restart(stack: Stack) -> None:
     first = stack.say("restart-1", "/nlu_fallback")
-    assert first[-1]["buttons"][-1]["title"] == "Something else"
+    # A bare fallback has no likely answer to offer: the patient is asked to rephrase.
+    assert "other words" in texts(first)[0] and not first[-1].get("buttons")
     stack.rasa.stop()
     stack.rasa.start()
     second = stack.say("restart-1", "/nlu_fallback")

@@ -85,3 +85,31 @@ async def test_no_other_reply_carries_an_escalation(nlg: ClinicNLG) -> None:
         message = await nlg.generate(name, tracker({}), "rest")
         assert message is not None
         assert "escalation" not in (message.get("custom") or {}), name
+
+
+async def test_clarify_titles_come_from_responses_assigned_after_creation() -> None:
+    """As in the running server: Rasa creates the NLG from an empty domain and
+    assigns the responses afterwards (rasa/core/agent.py)."""
+    late = ClinicNLG(domain=Domain.empty())
+    late.responses = Domain.load(str(ROOT / "domain")).responses
+    parse = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "answer_options": [{"payload": "/faq/onset"}, {"payload": "/faq/duration"}],
+    }
+    message = await late.generate("utter_clarify", tracker(parse), "rest")
+    assert message is not None
+    assert [b["payload"] for b in message["buttons"]] == ["/faq/onset", "/faq/duration", "/deny"]
+
+
+async def test_clarify_with_nothing_to_offer_asks_to_rephrase(nlg: ClinicNLG) -> None:
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.3}, "answer_options": []}
+    message = await nlg.generate("utter_clarify", tracker(parse), "rest")
+    assert message is not None
+    assert not message.get("buttons")
+    assert "other words" in message["text"]
+
+
+def test_every_answer_the_gate_can_offer_has_a_button_title(nlg: ClinicNLG) -> None:
+    topics = [name.split("/", 1)[1] for name in nlg.responses if name.startswith("utter_faq/")]
+    missing = [t for t in topics if f"/faq/{t}" not in nlg.titles]
+    assert not missing and "/human_handoff" in nlg.titles

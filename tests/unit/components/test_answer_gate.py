@@ -174,3 +174,11 @@ def test_a_model_without_its_vocabulary_fails_to_load(
     context = ExecutionContext(GraphSchema({}), "test")
     with pytest.raises(ValueError, match="retrain"):
         AnswerGate.load(CONFIG, storage, resource, context)
+
+
+def test_options_too_unlikely_are_not_offered(gate: AnswerGate) -> None:
+    msg = gate.process(
+        [message("hmm", confidence=0.99, answers=[("faq/duration", 0.2), ("faq/onset", 0.01)])]
+    )[0]
+    assert intent_of(msg) == "nlu_fallback"
+    assert [o["payload"] for o in msg.get("answer_options")] == ["/faq/duration"]
