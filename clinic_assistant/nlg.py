@@ -25,6 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from clinic_assistant.channels.twilio_text import CHANNEL as TWILIO_CHANNEL
 from clinic_assistant.contract import (
     ANSWER_OPTIONS_KEY,
     CLARIFY_RESPONSE,
@@ -39,11 +40,17 @@ CLARIFY_REPHRASE = "utter_clarify_rephrase"
 SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
 
 
-def settings_values() -> Dict[str, str]:
-    """The clinic facts that responses may name, from the single settings module."""
-    clinic = get_settings().clinic
+def settings_values(output_channel: Optional[str] = None) -> Dict[str, str]:
+    """The clinic facts that responses may name, from the single settings module.
+
+    Text messages name the clinic by ``TWILIO_CLINIC_NAME`` (it may be neutral:
+    texts show on lock screens).
+    """
+    settings = get_settings()
+    clinic = settings.clinic
+    sms = output_channel == TWILIO_CHANNEL and settings.twilio.clinic_name
     return {
-        "clinic_name": clinic.name,
+        "clinic_name": settings.twilio.clinic_name if sms else clinic.name,
         "clinic_phone": clinic.phone,
         "clinic_hours": clinic.hours,
         "clinic_after_hours": clinic.after_hours,
@@ -94,7 +101,7 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> Optional[Dict[str, Any]]:
         """Render ``utter_action`` for the conversation in ``tracker``."""
-        values = {**settings_values(), **kwargs}
+        values = {**settings_values(output_channel), **kwargs}
         slots = tracker.current_slot_values()
         parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
         buttons = self.clarify_buttons(parse_data) if utter_action == CLARIFY else []

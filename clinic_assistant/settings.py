@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = PROJECT_ROOT / ".state"
@@ -35,6 +35,39 @@ class ClinicSettings:
         "Outside office hours, call the clinic's number and follow the prompts "
         "for the on-call doctor."
     )
+
+
+TWILIO_API = "https://api.twilio.com"
+TWILIO_WEBHOOK = "http://localhost:5005/webhooks/twilio/webhook"
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    """The SMS / WhatsApp channel; enabled only when ``auth_token`` is set."""
+
+    #: Secret: signs Twilio's webhooks and authenticates our REST calls.
+    auth_token: str = field(default="", repr=False)
+    account_sid: str = ""
+    #: The clinic's Twilio number (E.164), and its WhatsApp sender if different.
+    number: str = ""
+    whatsapp_number: str = ""
+    #: The public URLs Twilio calls: the signature is computed over them.
+    webhook_url: str = TWILIO_WEBHOOK
+    status_url: str = TWILIO_WEBHOOK.rsplit("/", 1)[0] + "/status"
+    #: Where the Messages REST API is (tests point it at a local fake).
+    api_base_url: str = TWILIO_API
+    #: Secret: the key of the keyed hash that turns a phone number into a conversation id.
+    id_key: str = field(default="", repr=False)
+    #: Seconds one REST call may take, and attempts in all on 429 / 5xx / no connection.
+    send_timeout_s: float = 10.0
+    send_attempts: int = 4
+    #: The clinic's name in texts (may be neutral: texts show on lock screens).
+    clinic_name: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        """True when the channel is configured (TWILIO_AUTH_TOKEN set)."""
+        return bool(self.auth_token)
 
 
 @dataclass(frozen=True)
@@ -73,6 +106,8 @@ class Settings:
     #: Rasa server URL the widget on the demo page connects to (socket.io; default:
     #: RASA_PORT on localhost).
     web_rasa_url: str = "http://localhost:5005"
+    #: Text messaging through Twilio (clinic_assistant.channels.twilio_channel).
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
 
     @property
     def db_dialect(self) -> str:
@@ -195,6 +230,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"WEB_RASA_URL must be the Rasa server's origin, like http://localhost:5005, "
             f"got {web_rasa_url!r}"
         )
+    twilio = _twilio(env, text, clinic.name)
     webhook = text("ESCALATION_WEBHOOK_URL", "")
     if webhook and not re.match(r"https?://", webhook):
         raise SettingsError("ESCALATION_WEBHOOK_URL must start with http:// or https://")
@@ -220,7 +256,50 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             (f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
         ),
         web_rasa_url=web_rasa_url,
+        twilio=twilio,
     )
+
+
+def _twilio(env: Mapping[str, str], text: Callable[[str, str], str], clinic_name: str
+            ) -> TwilioSettings:
+    """The Twilio settings; with TWILIO_AUTH_TOKEN set, every other one must be usable."""
+    base = TwilioSettings()
+    webhook_url = text("TWILIO_WEBHOOK_URL", base.webhook_url)
+    attempts = _positive_number(env, "TWILIO_SEND_ATTEMPTS", base.send_attempts)
+    if attempts != int(attempts):
+        raise SettingsError("TWILIO_SEND_ATTEMPTS must be a whole number")
+    number = text("TWILIO_NUMBER", "")
+    settings = TwilioSettings(
+        auth_token=text("TWILIO_AUTH_TOKEN", ""),
+        account_sid=text("TWILIO_ACCOUNT_SID", ""),
+        number=number,
+        whatsapp_number=text("TWILIO_WHATSAPP_NUMBER", number),
+        webhook_url=webhook_url,
+        status_url=text("TWILIO_STATUS_URL", webhook_url.rsplit("/", 1)[0] + "/status"),
+        api_base_url=text("TWILIO_API_BASE_URL", base.api_base_url).rstrip("/"),
+        id_key=text("TWILIO_ID_KEY", ""),
+        send_timeout_s=_positive_number(env, "TWILIO_SEND_TIMEOUT", base.send_timeout_s),
+        send_attempts=int(attempts),
+        clinic_name=text("TWILIO_CLINIC_NAME", clinic_name),
+    )
+    for key, url in (("TWILIO_WEBHOOK_URL", settings.webhook_url),
+                     ("TWILIO_STATUS_URL", settings.status_url),
+                     ("TWILIO_API_BASE_URL", settings.api_base_url)):
+        if not re.match(r"https?://[^/\s]+", url):
+            raise SettingsError(f"{key} must be an http(s) URL, got {url!r}")
+    if not settings.enabled:
+        return settings
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", settings.account_sid):
+        raise SettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+    for key, value in (("TWILIO_NUMBER", settings.number),
+                       ("TWILIO_WHATSAPP_NUMBER", settings.whatsapp_number)):
+        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
+            raise SettingsError(f"{key} must be an E.164 number like +15550100199, got {value!r}")
+    if len(settings.id_key) < 32:
+        # A short key would let anyone who guesses it turn ids back into numbers.
+        raise SettingsError("TWILIO_ID_KEY must be a random secret of at least 32 characters "
+                            "(e.g. `openssl rand -hex 32`)")
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,180 @@
+"""Text messaging figures: webhook acknowledgement and webhook-to-reply time, SMS segments.
+
+Runs a Rasa server with the Twilio channel pointed at the local fake Twilio
+(tests/fake_twilio.py), which signs and posts inbound messages as Twilio does and
+receives the replies. Two figures per load (1 and 8 concurrent conversations, each
+conversation sending its next message when the reply to the last one arrived):
+
+* acknowledgement: from the webhook POST to its empty TwiML answer;
+* reply: from the webhook POST to the reply reaching the fake's REST API.
+
+Also the cost, in SMS segments, of every curated answer as the channel sends it
+(with its numbered follow-ups). ``python -m bench.twilio_bench`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import yaml
+
+from bench.server_bench import percentile
+from clinic_assistant.channels.twilio_text import render_turn, segments
+from clinic_assistant.evaluation import load_nlu_examples
+from clinic_assistant.servers import DEFAULT_MODEL, action_server, free_port, rasa_server
+from clinic_assistant.settings import PROJECT_ROOT, ClinicSettings
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, ID_KEY, FakeTwilio
+
+
+def answer_segments() -> List[Tuple[str, int, int]]:
+    """(answer, SMS bodies, segments) for every curated answer with its follow-ups."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain" / "faq.yml").read_text("utf-8"))
+    values = {
+        "clinic_name": ClinicSettings().name,
+        "clinic_phone": ClinicSettings().phone,
+        "clinic_hours": ClinicSettings().hours,
+        "emergency_number": ClinicSettings().emergency_number,
+        "clinic_after_hours": ClinicSettings().after_hours,
+    }
+    rows = []
+    for name, variations in domain["responses"].items():
+        if not name.startswith("utter_faq/"):
+            continue
+        response = dict(variations[0])
+        response["text"] = str(response.get("text", "")).format(**values)
+        turn = render_turn([response])
+        rows.append(
+            (
+                name[len("utter_faq/") :],
+                len(turn.bodies),
+                sum(segments(body) for body in turn.bodies),
+            )
+        )
+    return rows
+
+
+def _conversation(fake: FakeTwilio, patient: str, texts: List[str]) -> List[Tuple[float, float]]:
+    """Send ``texts`` one after the other; (ack seconds, reply seconds) for each."""
+    results = []
+    for count, text in enumerate(texts, start=1):
+        started = time.monotonic()
+        status, _, ack = fake.sms(patient, text)
+        if status != 200:
+            raise RuntimeError(f"webhook answered {status}")
+        reply = fake.wait_for(patient, count, timeout_s=60)[count - 1]
+        results.append((ack, reply.received_at - started))
+    return results
+
+
+def load(fake: FakeTwilio, conversations: int, per_conversation: int, tag: str) -> Dict[str, float]:
+    """p50 / p95 of both figures with ``conversations`` patients at once."""
+    texts = [text for text, _ in load_nlu_examples()]
+    # A text that is a bare number or keyword would be answered by the channel alone.
+    texts = [t for t in texts if len(t.split()) > 1]
+
+    def run(index: int) -> List[Tuple[float, float]]:
+        patient = f"+1555030{conversations:02d}{index:02d}"
+        # Each conversation says several things, not its first message only.
+        mine = [texts[(index * 37 + i) % len(texts)] for i in range(per_conversation)]
+        return _conversation(fake, f"{patient}{tag}", mine)
+
+    with ThreadPoolExecutor(conversations) as pool:
+        pairs = [p for batch in pool.map(run, range(conversations)) for p in batch]
+    acks = [1000 * a for a, _ in pairs]
+    replies = [1000 * r for _, r in pairs]
+    return {
+        "ack_p50_ms": statistics.median(acks),
+        "ack_p95_ms": percentile(acks, 95),
+        "reply_p50_ms": statistics.median(replies),
+        "reply_p95_ms": percentile(replies, 95),
+        "n": float(len(pairs)),
+    }
+
+
+def measure(work: Path, action_port: int, db_url: str) -> Dict[str, Any]:
+    """Start a Twilio-enabled Rasa server next to a running action server and measure."""
+    fake = FakeTwilio().start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/webhooks/twilio"
+    fake.webhook_url, fake.status_url = f"{base}/webhook", f"{base}/status"
+    rasa = rasa_server(port, action_port, db_url, work / "rasa-twilio.log", DEFAULT_MODEL)
+    rasa.env.update(
+        {
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_NUMBER": CLINIC_NUMBER,
+            "TWILIO_ID_KEY": ID_KEY,
+            "TWILIO_WEBHOOK_URL": fake.webhook_url,
+            "TWILIO_STATUS_URL": fake.status_url,
+            "TWILIO_API_BASE_URL": fake.base_url,
+        }
+    )
+    rasa.ready_url = f"{base}/"
+    try:
+        rasa.start()
+        load(fake, 2, 3, "9")  # warm-up
+        return {
+            "one": load(fake, 1, 60, "1"),
+            "eight": load(fake, 8, 15, "8"),
+            "segments": answer_segments(),
+        }
+    finally:
+        rasa.stop()
+        fake.stop()
+
+
+def report_lines(f: Dict[str, Any]) -> List[str]:
+    """The report's section on text messages."""
+    one, eight = f["one"], f["eight"]
+    lines = [
+        "",
+        "## Text messages (Twilio channel, local fake Twilio, SQLite)",
+        "",
+        "Acknowledgement: webhook POST to its empty TwiML answer. Reply: webhook POST to "
+        "the reply reaching the fake's Messages API. Each conversation sends its next "
+        "message after the reply to the last one.",
+        "",
+        "| load | messages | ack p50 / p95 | reply p50 / p95 |",
+        "|---|---|---|---|",
+    ]
+    for name, r in (("1 conversation", one), ("8 concurrent conversations", eight)):
+        lines.append(
+            f"| {name} | {r['n']:.0f} | {r['ack_p50_ms']:.0f} / "
+            f"{r['ack_p95_ms']:.0f} ms | {r['reply_p50_ms']:.0f} / "
+            f"{r['reply_p95_ms']:.0f} ms |"
+        )
+    lines += [
+        "",
+        "SMS cost of each curated answer as sent (with its numbered follow-ups; "
+        "GSM-7 after smart encoding, 160 / 153 characters per segment):",
+        "",
+        "| answer | messages | segments |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {bodies} | {count} |" for name, bodies, count in f["segments"]]
+    return lines
+
+
+def main() -> None:
+    """Run alone: an action server, the Twilio-enabled Rasa server, the figures."""
+    work = Path(tempfile.mkdtemp(prefix="bench-twilio-"))
+    db_url = f"sqlite:///{work / 'bench.db'}"
+    action_port = free_port()
+    actions = action_server(action_port, db_url, work / "actions.log").start()
+    try:
+        figures = measure(work, action_port, db_url)
+    finally:
+        actions.stop()
+    report = PROJECT_ROOT / "bench" / "report" / "twilio.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(report_lines(figures)).lstrip() + "\n", "utf-8")
+    print("\n".join(report_lines(figures)))
+
+
+if __name__ == "__main__":
+    main()
