@@ -159,6 +159,10 @@ def main() -> None:
         texts = [t for t, _ in examples]
         samples["1 conversation"] = [1000 * say(rasa_port, "lat-1", t) for t in texts[:60]]
         samples["8 conversations (p95)"] = [eight["p95_ms"]]
+        print("text messages ...", flush=True)
+        from bench.twilio_bench import measure as twilio_measure
+
+        figures["twilio"] = twilio_measure(work, action_port, db_url)
         if (
             importlib.util.find_spec("bench.browser_bench")
             and (PROJECT_ROOT / "clinic_assistant" / "web" / "server.py").exists()
@@ -245,6 +249,10 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
             f"| {key} | {value:.0f} ms |" if isinstance(value, float) else f"| {key} | {value} |"
             for key, value in b.items()
         ]
+    if "twilio" in f:
+        from bench.twilio_bench import report_lines
+
+        lines += report_lines(f["twilio"])
     (REPORT / "report.md").write_text("\n".join(lines) + "\n", "utf-8")
     plain = {k: v for k, v in f.items()}
     plain["nlu"] = {
