@@ -162,7 +162,7 @@ def main() -> None:
         print("text messages ...", flush=True)
         from bench.twilio_bench import measure as twilio_measure
 
-        figures["twilio"] = twilio_measure(work, action_port, db_url)
+        figures["twilio"] = twilio_measure(work, settings)
         if (
             importlib.util.find_spec("bench.browser_bench")
             and (PROJECT_ROOT / "clinic_assistant" / "web" / "server.py").exists()

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import yaml
+from clinic_assistant.evaluation import load_nlu_examples
 
 from bench.server_bench import percentile
 from clinic_assistant.channels.twilio_text import render_turn, segments
-from clinic_assistant.evaluation import load_nlu_examples
-from clinic_assistant.servers import DEFAULT_MODEL, action_server, free_port, rasa_server
-from clinic_assistant.settings import PROJECT_ROOT, ClinicSettings
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, ID_KEY, FakeTwilio
+from clinic_assistant.servers import action_server, local_settings
+from clinic_assistant.settings import PROJECT_ROOT, ClinicSettings, Settings
+from tests.fake_twilio import FakeTwilio, twilio_rasa_server
 
 
 def answer_segments() -> List[Tuple[str, int, int]]:
@@ -96,25 +96,12 @@ def load(fake: FakeTwilio, conversations: int, per_conversation: int, tag: str) 
     }
 
 
-def measure(work: Path, action_port: int, db_url: str) -> Dict[str, Any]:
-    """Start a Twilio-enabled Rasa server next to a running action server and measure."""
+def measure(work: Path, settings: Settings) -> Dict[str, Any]:
+    """Start a Twilio-enabled Rasa server next to the running action server of
+    ``settings`` (same database) and measure."""
     fake = FakeTwilio().start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/webhooks/twilio"
-    fake.webhook_url, fake.status_url = f"{base}/webhook", f"{base}/status"
-    rasa = rasa_server(port, action_port, db_url, work / "rasa-twilio.log", DEFAULT_MODEL)
-    rasa.env.update(
-        {
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_NUMBER": CLINIC_NUMBER,
-            "TWILIO_ID_KEY": ID_KEY,
-            "TWILIO_WEBHOOK_URL": fake.webhook_url,
-            "TWILIO_STATUS_URL": fake.status_url,
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }
-    )
-    rasa.ready_url = f"{base}/"
+    action_url = f"http://127.0.0.1:{settings.action_port}/health"
+    rasa = twilio_rasa_server(fake, action_url, settings.db_url, work / "rasa-twilio.log")
     try:
         rasa.start()
         load(fake, 2, 3, "9")  # warm-up
@@ -163,11 +150,10 @@ def report_lines(f: Dict[str, Any]) -> List[str]:
 def main() -> None:
     """Run alone: an action server, the Twilio-enabled Rasa server, the figures."""
     work = Path(tempfile.mkdtemp(prefix="bench-twilio-"))
-    db_url = f"sqlite:///{work / 'bench.db'}"
-    action_port = free_port()
-    actions = action_server(action_port, db_url, work / "actions.log").start()
+    settings = local_settings(f"sqlite:///{work / 'bench.db'}")
+    actions = action_server(settings, work / "actions.log").start()
     try:
-        figures = measure(work, action_port, db_url)
+        figures = measure(work, settings)
     finally:
         actions.stop()
     report = PROJECT_ROOT / "bench" / "report" / "twilio.md"

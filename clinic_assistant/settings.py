@@ -230,7 +230,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"WEB_RASA_URL must be the Rasa server's origin, like http://localhost:5005, "
             f"got {web_rasa_url!r}"
         )
-    twilio = _twilio(env, text, clinic.name)
+    twilio = _twilio(env, text, clinic.name, rasa_port)
     webhook = text("ESCALATION_WEBHOOK_URL", "")
     if webhook and not re.match(r"https?://", webhook):
         raise SettingsError("ESCALATION_WEBHOOK_URL must start with http:// or https://")
@@ -260,11 +260,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _twilio(env: Mapping[str, str], text: Callable[[str, str], str], clinic_name: str
-            ) -> TwilioSettings:
+def _twilio(
+    env: Mapping[str, str], text: Callable[[str, str], str], clinic_name: str, rasa_port: int
+) -> TwilioSettings:
     """The Twilio settings; with TWILIO_AUTH_TOKEN set, every other one must be usable."""
     base = TwilioSettings()
-    webhook_url = text("TWILIO_WEBHOOK_URL", base.webhook_url)
+    # The default follows RASA_PORT, as WEB_RASA_URL does.
+    webhook_url = text(
+        "TWILIO_WEBHOOK_URL", f"http://localhost:{rasa_port}/webhooks/twilio/webhook"
+    )
     attempts = _positive_number(env, "TWILIO_SEND_ATTEMPTS", base.send_attempts)
     if attempts != int(attempts):
         raise SettingsError("TWILIO_SEND_ATTEMPTS must be a whole number")
@@ -282,23 +286,29 @@ def _twilio(env: Mapping[str, str], text: Callable[[str, str], str], clinic_name
         send_attempts=int(attempts),
         clinic_name=text("TWILIO_CLINIC_NAME", clinic_name),
     )
-    for key, url in (("TWILIO_WEBHOOK_URL", settings.webhook_url),
-                     ("TWILIO_STATUS_URL", settings.status_url),
-                     ("TWILIO_API_BASE_URL", settings.api_base_url)):
+    for key, url in (
+        ("TWILIO_WEBHOOK_URL", settings.webhook_url),
+        ("TWILIO_STATUS_URL", settings.status_url),
+        ("TWILIO_API_BASE_URL", settings.api_base_url),
+    ):
         if not re.match(r"https?://[^/\s]+", url):
             raise SettingsError(f"{key} must be an http(s) URL, got {url!r}")
     if not settings.enabled:
         return settings
     if not re.fullmatch(r"AC[0-9a-fA-F]{32}", settings.account_sid):
         raise SettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
-    for key, value in (("TWILIO_NUMBER", settings.number),
-                       ("TWILIO_WHATSAPP_NUMBER", settings.whatsapp_number)):
+    for key, value in (
+        ("TWILIO_NUMBER", settings.number),
+        ("TWILIO_WHATSAPP_NUMBER", settings.whatsapp_number),
+    ):
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
             raise SettingsError(f"{key} must be an E.164 number like +15550100199, got {value!r}")
     if len(settings.id_key) < 32:
         # A short key would let anyone who guesses it turn ids back into numbers.
-        raise SettingsError("TWILIO_ID_KEY must be a random secret of at least 32 characters "
-                            "(e.g. `openssl rand -hex 32`)")
+        raise SettingsError(
+            "TWILIO_ID_KEY must be a random secret of at least 32 characters "
+            "(e.g. `openssl rand -hex 32`)"
+        )
     return settings
 
 

@@ -30,6 +30,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from twilio.request_validator import RequestValidator
 
+from clinic_assistant.servers import ServerProcess, free_port, local_settings, rasa_server
+
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 8 + "0123456789abcdef0123456789abcdef"[:24]
 CLINIC_NUMBER = "+15550100199"
@@ -365,3 +367,41 @@ class FakeTwilio:
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
         return self.post(self.status_url, params)
+
+
+def twilio_env(fake: FakeTwilio) -> Dict[str, str]:
+    """The settings that point the assistant's Twilio channel at ``fake``."""
+    return {
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_NUMBER": CLINIC_NUMBER,
+        "TWILIO_ID_KEY": ID_KEY,
+        "TWILIO_WEBHOOK_URL": fake.webhook_url,
+        "TWILIO_STATUS_URL": fake.status_url,
+        "TWILIO_API_BASE_URL": fake.base_url,
+    }
+
+
+def twilio_rasa_server(
+    fake: FakeTwilio, action_ready_url: str, db_url: str, log_path: Any
+) -> ServerProcess:
+    """A Rasa server with the Twilio channel on, next to a running action server.
+
+    Sets ``fake``'s webhook and status URLs to the new server's; not started yet.
+    """
+    action_port = urllib.parse.urlsplit(action_ready_url).port
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/webhooks/twilio"
+    fake.webhook_url, fake.status_url = f"{base}/webhook", f"{base}/status"
+    env = twilio_env(fake)
+    settings = local_settings(
+        db_url,
+        RASA_PORT=str(port),
+        ACTION_PORT=str(action_port),
+        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        **env,
+    )
+    server = rasa_server(settings, log_path)
+    server.env.update(env)
+    server.ready_url = f"{base}/"
+    return server

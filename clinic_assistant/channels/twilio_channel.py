@@ -324,18 +324,15 @@ class ClinicTwilioInput(InputChannel):
             async with entry[0]:
                 await self._handle(inbound, on_new_message)
                 outcome = "done"
-        except Exception:
-            logger.exception(
-                "Handling message %s of conversation %s failed",
+        except Exception as error:  # noqa: BLE001 - the webhook has answered: log, tell
+            # The error's type only: an exception's text may quote the patient's message.
+            logger.error(
+                "Handling message %s of conversation %s failed (%s)",
                 inbound.message_sid,
                 inbound.conversation_id,
+                type(error).__name__,
             )
-            try:
-                await self._send_texts(inbound, [self._words(FAILURE)], kind="notice")
-            except Exception:
-                logger.exception(
-                    "Could not tell conversation %s about the failure", inbound.conversation_id
-                )
+            await self._tell_failure(inbound)
         finally:
             entry[1] -= 1
             if entry[1] == 0:
@@ -351,6 +348,20 @@ class ClinicTwilioInput(InputChannel):
                     outcome,
                     type(error).__name__,
                 )
+
+    async def _tell_failure(self, inbound: Inbound) -> None:
+        """A kind reply after a failure, unless the patient opted out (or we cannot tell)."""
+        try:
+            db = self.settings.db_url
+            if await asyncio.to_thread(store.is_opted_out, db, inbound.conversation_id):
+                return
+            await self._send_texts(inbound, [self._words(FAILURE)], kind="notice")
+        except Exception as error:  # noqa: BLE001 - nothing more to do; it is logged
+            logger.error(
+                "Could not tell conversation %s about the failure (%s)",
+                inbound.conversation_id,
+                type(error).__name__,
+            )
 
     async def _handle(
         self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -299,6 +299,17 @@ def set_opted_out(db_url: str, conversation_id: str, opted_out: bool, how: str) 
         return True
 
 
+def is_opted_out(db_url: str, conversation_id: str) -> bool:
+    """True when the patient opted out of texts."""
+    with get_engine(db_url).connect() as conn:
+        value = conn.execute(
+            sa.select(conversations.c.opted_out).where(
+                conversations.c.conversation_id == conversation_id
+            )
+        ).scalar()
+    return bool(value)
+
+
 def address_of(db_url: str, conversation_id: str) -> Optional[str]:
     """The patient's address for a conversation (for the staff console's call-back)."""
     with get_engine(db_url).connect() as conn:

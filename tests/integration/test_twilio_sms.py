@@ -15,9 +15,8 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from clinic_assistant.channels.twilio_channel import conversation_id
-from clinic_assistant.servers import free_port, rasa_server
 from clinic_assistant.settings import ClinicSettings
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, ID_KEY, FakeTwilio
+from tests.fake_twilio import CLINIC_NUMBER, ID_KEY, FakeTwilio, twilio_rasa_server
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -58,25 +57,12 @@ class Sms:
 @pytest.fixture(scope="module")
 def sms(stack: Stack) -> Iterator[Sms]:
     fake = FakeTwilio().start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/webhooks/twilio"
-    fake.webhook_url, fake.status_url = f"{base}/webhook", f"{base}/status"
-    action_port = int(stack.actions.ready_url.split(":")[2].split("/")[0])
-    rasa = rasa_server(
-        port, action_port, f"sqlite:///{stack.db_path}", stack.db_path.parent / "rasa-twilio.log"
+    rasa = twilio_rasa_server(
+        fake,
+        stack.actions.ready_url,
+        f"sqlite:///{stack.db_path}",
+        stack.db_path.parent / "rasa-twilio.log",
     )
-    rasa.env.update(
-        {
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_NUMBER": CLINIC_NUMBER,
-            "TWILIO_ID_KEY": ID_KEY,
-            "TWILIO_WEBHOOK_URL": fake.webhook_url,
-            "TWILIO_STATUS_URL": fake.status_url,
-            "TWILIO_API_BASE_URL": fake.base_url,
-        }
-    )
-    rasa.ready_url = f"{base}/"
     try:
         rasa.start()
         yield Sms(fake, stack.db_path)

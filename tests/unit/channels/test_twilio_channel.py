@@ -405,6 +405,12 @@ async def test_a_failure_inside_the_assistant_gets_a_kind_reply(
         assert body.startswith("Sorry, something went wrong on my side. Please call The Clinic")
         await settle(channel)
         assert [r["status"] for r in rows(settings, store.inbound)] == ["failed"]
+        # Opted out: not even the failure notice is sent.
+        assert await sms(fake, "STOP") == 200
+        await replies(fake, 2)
+        assert await sms(fake, "crash") == 200
+        await settle(channel)
+        assert len(fake.messages_to(PATIENT)) == 2
 
 
 async def test_the_number_is_stored_once_and_never_logged(
