@@ -60,7 +60,11 @@ from clinic_assistant.channels.twilio_text import (
     segments,
 )
 from clinic_assistant.settings import Settings, get_settings
-from clinic_assistant.text.normalize import normalize_text, truncate
+
+try:
+    from clinic_assistant.text.normalize import normalize_text, truncate
+except ImportError:  # pragma: no cover - until the shared normaliser (issue 9) lands
+    from clinic_assistant.channels.twilio_text import normalize_text, truncate
 
 logger = logging.getLogger(__name__)
 
