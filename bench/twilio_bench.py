@@ -14,6 +14,7 @@ Also the cost, in SMS segments, of every curated answer as the channel sends it
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import tempfile
 import time
@@ -21,40 +22,45 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import yaml
-from clinic_assistant.evaluation import load_nlu_examples
-
 from bench.server_bench import percentile
-from clinic_assistant.channels.twilio_text import render_turn, segments
+from clinic_assistant.channels.twilio_text import CHANNEL, render_turn, segments
 from clinic_assistant.servers import action_server, local_settings
-from clinic_assistant.settings import PROJECT_ROOT, ClinicSettings, Settings
+from clinic_assistant.settings import PROJECT_ROOT, Settings
+from evaluation.scoring import load_nlu_examples
 from tests.fake_twilio import FakeTwilio, twilio_rasa_server
 
 
-def answer_segments() -> List[Tuple[str, int, int]]:
-    """(answer, SMS bodies, segments) for every curated answer with its follow-ups."""
-    domain = yaml.safe_load((PROJECT_ROOT / "domain" / "faq.yml").read_text("utf-8"))
-    values = {
-        "clinic_name": ClinicSettings().name,
-        "clinic_phone": ClinicSettings().phone,
-        "clinic_hours": ClinicSettings().hours,
-        "emergency_number": ClinicSettings().emergency_number,
-        "clinic_after_hours": ClinicSettings().after_hours,
-    }
+def answer_segments() -> List[Tuple[str, int, int, int]]:
+    """(answer, SMS messages, segments, segments without the follow-up list) for every
+    curated answer, rendered by the assistant's own NLG for this channel."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from clinic_assistant.nlg import ClinicNLG
+
+    domain = Domain.load(str(PROJECT_ROOT / "domain"))
+    nlg = ClinicNLG(domain=domain)
+    tracker = DialogueStateTracker.from_events("bench", [])
+    loop = asyncio.new_event_loop()
     rows = []
-    for name, variations in domain["responses"].items():
-        if not name.startswith("utter_faq/"):
-            continue
-        response = dict(variations[0])
-        response["text"] = str(response.get("text", "")).format(**values)
-        turn = render_turn([response])
-        rows.append(
-            (
-                name[len("utter_faq/") :],
-                len(turn.bodies),
-                sum(segments(body) for body in turn.bodies),
+    try:
+        for name in sorted(domain.responses):
+            if not name.startswith("utter_faq/"):
+                continue
+            response = loop.run_until_complete(nlg.generate(name, tracker, CHANNEL))
+            assert response is not None
+            turn = render_turn([response])
+            bare = render_turn([{"text": response.get("text", "")}])
+            rows.append(
+                (
+                    name[len("utter_faq/") :],
+                    len(turn.bodies),
+                    sum(segments(body) for body in turn.bodies),
+                    sum(segments(body) for body in bare.bodies),
+                )
             )
-        )
+    finally:
+        loop.close()
     return rows
 
 
@@ -140,10 +146,12 @@ def report_lines(f: Dict[str, Any]) -> List[str]:
         "SMS cost of each curated answer as sent (with its numbered follow-ups; "
         "GSM-7 after smart encoding, 160 / 153 characters per segment):",
         "",
-        "| answer | messages | segments |",
-        "|---|---|---|",
+        "| answer | messages | segments | segments without the list |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {name} | {bodies} | {count} |" for name, bodies, count in f["segments"]]
+    lines += [
+        f"| {name} | {bodies} | {count} | {bare} |" for name, bodies, count, bare in f["segments"]
+    ]
     return lines
 
 
