@@ -415,6 +415,11 @@ class ClinicTwilioInput(InputChannel):
                 return
             text = state.menu[number - 1].payload
         responses = await self._ask(inbound, text, on_new_message)
+        if not any(r.get("text") for r in responses):
+            # No model loaded yet, or a turn without a reply: never leave a patient
+            # without an answer (and the emergency number).
+            logger.warning("No reply for message %s; sent the fallback", inbound.message_sid)
+            responses.append({"text": self._words(FAILURE)})
         if inbound.num_media:
             responses.append({"text": MEDIA_NOTE})
         turn = render_turn(responses, disclaimer=disclaimer)

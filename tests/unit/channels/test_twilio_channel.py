@@ -90,6 +90,8 @@ class Agent:
             await out.send_response(message.sender_id, {"text": f"Answer to {text}."})
         elif text == "crash":
             raise RuntimeError("boom")
+        elif text == "silence":
+            return  # like an agent without a model: no response at all
         else:
             await out.send_response(
                 message.sender_id, {"text": "Duration: 10-12 weeks.", "buttons": MENU}
@@ -405,12 +407,14 @@ async def test_a_failure_inside_the_assistant_gets_a_kind_reply(
         assert body.startswith("Sorry, something went wrong on my side. Please call The Clinic")
         await settle(channel)
         assert [r["status"] for r in rows(settings, store.inbound)] == ["failed"]
+        assert await sms(fake, "silence") == 200
+        assert (await replies(fake, 2))[1].startswith("Sorry, something went wrong on my side")
         # Opted out: not even the failure notice is sent.
         assert await sms(fake, "STOP") == 200
-        await replies(fake, 2)
+        await replies(fake, 3)
         assert await sms(fake, "crash") == 200
         await settle(channel)
-        assert len(fake.messages_to(PATIENT)) == 2
+        assert len(fake.messages_to(PATIENT)) == 3
 
 
 async def test_the_number_is_stored_once_and_never_logged(
