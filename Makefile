@@ -34,7 +34,7 @@ PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
 NOT_UNIT   := model or integration or browser
 
 .PHONY: help setup run check lint format typecheck jslint unit model integration browser \
-        stories test-stories validate test screenshots chromium web review bench clean
+        stories test-stories validate test screenshots chromium web purge review bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -67,7 +67,7 @@ web: $(VENV)/.installed
 chromium: ## Install Debian's Chromium for the browser tests when missing
 	scripts/ensure-chromium.sh
 
-run: setup ## Start the assistant: Rasa :5005, actions :5055, web page :8080
+run: setup ## Start the assistant: Rasa :5005, actions :5055, web page :8080, staff console :8090
 	bin/with-settings $(PY) -m clinic_assistant.servers
 
 check: lint format typecheck jslint ## ruff check, ruff format --check, mypy, eslint (no model)
@@ -108,6 +108,9 @@ test: check validate unit model integration browser stories ## Everything CI run
 
 screenshots: $(VENV)/.installed $(MODEL) web chromium ## Rewrite docs/screenshots/*.png for the README
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(call PYTEST,-m browser -k screenshots)
+
+purge: $(VENV)/.installed ## Delete conversations older than RETENTION_DAYS (off by default; safe from cron)
+	bin/with-settings $(PY) -m clinic_assistant.console.purge
 
 review: $(VENV)/.installed ## Staff review: escalations first, questions, failures
 	bin/with-settings $(PY) -m clinic_assistant.staff_review

@@ -2,11 +2,11 @@
 
 ``python -m clinic_assistant.servers`` is what ``make run`` calls: it starts the
 action server (ACTION_PORT, default 5055), the Rasa server (RASA_PORT, 5005; REST +
-socket.io) and the demo web page (WEB_PORT, 8080), waits until each answers, and stops
-them all on Ctrl-C or when one dies. Every port and URL comes from
-:class:`~clinic_assistant.settings.Settings`, and each child gets the environment that
-gives it the same settings. The tests and the bench start real servers with the same
-helpers, on free ports (:func:`local_settings`).
+socket.io), the demo web page (WEB_PORT, 8080) and the staff console (STAFF_PORT,
+8090), waits until each answers, and stops them all on Ctrl-C or when one dies.
+Every port and URL comes from :class:`~clinic_assistant.settings.Settings`, and each
+child gets the environment that gives it the same settings. The tests and the bench
+start real servers with the same helpers, on free ports (:func:`local_settings`).
 """
 
 from __future__ import annotations
@@ -194,6 +194,17 @@ def web_server(settings: Settings, log_path: Path) -> ServerProcess:
     )
 
 
+def console_server(settings: Settings, log_path: Path) -> ServerProcess:
+    """The staff console (clinic_assistant.console) on the assistant's database."""
+    return ServerProcess(
+        name="staff console",
+        command=[sys.executable, "-m", "clinic_assistant.console.server"],
+        ready_url=_reach(settings, settings.console.port, "/login"),
+        log_path=log_path,
+        env={**settings.server_env(), **QUIET_ENV},
+    )
+
+
 def assistant_servers(settings: Settings, logs: Path) -> List[ServerProcess]:
     """What `make run` starts, in order: actions, Rasa, the demo page.
 
@@ -211,7 +222,7 @@ def main() -> int:
     """Run everything with the settings' defaults until Ctrl-C or a server dies."""
     settings = get_settings()
     logs = PROJECT_ROOT / ".state" / "logs"
-    servers = assistant_servers(settings, logs)
+    servers = [*assistant_servers(settings, logs), console_server(settings, logs / "console.log")]
     stopping = False
 
     def stop(*_: object) -> None:
@@ -231,8 +242,9 @@ def main() -> int:
             )
         print(
             f"Chat: POST {_reach(settings, settings.rasa_port, '/webhooks/rest/webhook')}, "
-            f"web page {_reach(settings, settings.web_port, '/')} . Logs in {logs}. "
-            "Ctrl-C stops.",
+            f"web page {_reach(settings, settings.web_port, '/')} , staff console "
+            f"{_reach(settings, settings.console.port, '/')} (accounts: bin/staff-user NAME). "
+            f"Logs in {logs}. Ctrl-C stops.",
             flush=True,
         )
         while not stopping and all(server.alive for server in servers):

@@ -71,6 +71,28 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The staff console (clinic_assistant.console): its port and safeguards."""
+
+    #: Port of the staff console (http://localhost:8090/).
+    port: int = 8090
+    #: Minutes without activity after which a staff session is logged off.
+    idle_minutes: float = 15.0
+    #: When true, every account must set up a TOTP second factor before using the console.
+    totp_required: bool = False
+    #: Failed logins in a row that lock an account, and for how many minutes.
+    lockout_failures: int = 5
+    lockout_minutes: float = 15.0
+    #: Conversations whose last message is older than this many days are deleted by
+    #: ``make purge``; 0 keeps everything (the default).
+    retention_days: int = 0
+    #: Mark cookies Secure (set it when a TLS proxy is in front); https requests always are.
+    cookie_secure: bool = False
+    #: Key that signs the CSRF cookies; empty: a random key kept in .state/ (mode 0600).
+    secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Runtime settings for the Rasa server, the action server and the tools."""
 
@@ -108,6 +130,7 @@ class Settings:
     web_rasa_url: str = "http://localhost:5005"
     #: Text messaging through Twilio (clinic_assistant.channels.twilio_channel).
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def db_dialect(self) -> str:
@@ -134,6 +157,7 @@ class Settings:
             "RASA_PORT": str(self.rasa_port),
             "ACTION_PORT": str(self.action_port),
             "WEB_PORT": str(self.web_port),
+            "STAFF_PORT": str(self.console.port),
             "WEB_RASA_URL": self.web_rasa_url,
             "WEB_ALLOWED_ORIGINS": ",".join(self.web_allowed_origins),
         }
@@ -191,6 +215,41 @@ def _origins(env: Mapping[str, str], key: str, default: tuple[str, ...]) -> tupl
     if not origins:
         raise SettingsError(f"{key} must list at least one origin")
     return tuple(origins)
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+
+
+def _whole(env: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{key} must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+def load_console_settings(env: Mapping[str, str]) -> ConsoleSettings:
+    """The staff console's settings (``STAFF_*`` and ``RETENTION_DAYS``)."""
+    base = ConsoleSettings()
+    return ConsoleSettings(
+        port=_port(env, "STAFF_PORT", base.port),
+        idle_minutes=_positive_number(env, "STAFF_IDLE_MINUTES", base.idle_minutes),
+        totp_required=_flag(env, "STAFF_TOTP_REQUIRED", base.totp_required),
+        lockout_failures=_whole(env, "STAFF_LOCKOUT_FAILURES", base.lockout_failures, 1),
+        lockout_minutes=_positive_number(env, "STAFF_LOCKOUT_MINUTES", base.lockout_minutes),
+        retention_days=_whole(env, "RETENTION_DAYS", base.retention_days, 0),
+        cookie_secure=_flag(env, "STAFF_COOKIE_SECURE", base.cookie_secure),
+        secret=env.get("STAFF_SECRET", "").strip(),
+    )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -257,6 +316,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         web_rasa_url=web_rasa_url,
         twilio=twilio,
+        console=load_console_settings(env),
     )
 
 

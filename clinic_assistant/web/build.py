@@ -22,6 +22,9 @@ WEB_ROOT = PROJECT_ROOT / "web"
 #: Files copied from node_modules/<package>/ to vendor/, per package.
 VENDOR_FILES: Dict[str, tuple[str, ...]] = {
     "socket.io-client": ("dist/socket.io.min.js", "dist/socket.io.min.js.map"),
+    # The staff console's (clinic_assistant/console): live updates and charts.
+    "htmx.org": ("dist/htmx.min.js",),
+    "chart.js": ("dist/chart.umd.min.js", "dist/chart.umd.min.js.map"),
 }
 NPM_TIMEOUT_S = 300
 

@@ -15,7 +15,13 @@ from yarl import URL
 
 from clinic_assistant.servers import free_port
 from clinic_assistant.settings import load_settings
-from clinic_assistant.web.build import WEB_ROOT, BuildError, check_vendor, pinned_versions
+from clinic_assistant.web.build import (
+    VENDOR_FILES,
+    WEB_ROOT,
+    BuildError,
+    check_vendor,
+    pinned_versions,
+)
 from clinic_assistant.web.server import content_security_policy, create_app, render_page
 
 
@@ -26,10 +32,11 @@ def web_root(tmp_path: Path) -> Path:
     shutil.copytree(WEB_ROOT, root, ignore=shutil.ignore_patterns("node_modules", "vendor"))
     vendor = root / "vendor"
     vendor.mkdir()
-    (vendor / "socket.io.min.js").write_text("/* stand-in */", "utf-8")
-    (vendor / "socket.io.min.js.map").write_text("{}", "utf-8")
-    pinned = pinned_versions(root)["socket.io-client"]
-    (vendor / "versions.json").write_text(json.dumps({"socket.io-client": pinned}), "utf-8")
+    for files in VENDOR_FILES.values():
+        for name in files:
+            (vendor / Path(name).name).write_text("/* stand-in */", "utf-8")
+    pinned = {package: pinned_versions(root)[package] for package in VENDOR_FILES}
+    (vendor / "versions.json").write_text(json.dumps(pinned), "utf-8")
     return root
 
 
