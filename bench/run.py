@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, cast
 
-from bench.nlu_compare import compare, rasa_predictor
+from bench.nlu_compare import BEFORE, compare, rasa_predictor
 from bench.server_bench import load, rss_mb
 from clinic_assistant.contract import LEVEL_BY_INTENT
 from clinic_assistant.servers import (
@@ -179,6 +179,16 @@ def main() -> None:
     finally:
         rasa.stop()
         actions.stop()
+    print("server, main before the semantic NLU work ...", flush=True)
+    before_model = cast(Path, designs[f"main at {BEFORE}"]["model"])
+    before = rasa_server(settings, work / "rasa-before.log", before_model)
+    before.start()
+    try:
+        load(rasa_port, 2, 5)
+        one = load(rasa_port, 1, 100)
+        figures["before"] = {"p95_1_ms": one["p95_ms"], "rss_mb": rss_mb(before)}
+    finally:
+        before.stop()
     latency_picture({k: v for k, v in samples.items() if len(v) > 1}, REPORT / "latency.png")
     write_report(designs, red, figures, len(examples), len(cases))
     print(f"report: {REPORT / 'report.md'}")
@@ -197,21 +207,35 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
         f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         "on this project's 2-core machine.",
         "",
-        f"## Answer accuracy on the held-out NLU test set ({n} patient phrasings)",
+        "## Answer accuracy on the untouched blind sets",
         "",
-        "All three trained on the same data (data/nlu). A clarification counts as a miss.",
+        "Written blind, apart from the training data and the old sets "
+        "(tests/nlu/blind_test.yml, tests/conversations/blind_test.yml), never tuned on. "
+        "A clarification counts as a miss. The regression set is tests/nlu/test_set.yml "
+        f"({n} phrasings, studied while the assistant was built). `main at {BEFORE}` is "
+        "the pipeline and data before the semantic NLU work; TF-IDF is trained on "
+        "today's data and answers each message on its own.",
         "",
-        "| design | answer accuracy | macro-F1 | NLU training time |",
-        "|---|---|---|---|",
+        "| design | answer accuracy | text-message slice | multi-turn turns right "
+        "| regression set | training time |",
+        "|---|---|---|---|---|---|",
     ]
     for name, result in designs.items():
-        s, seconds = result["scores"], result["train_s"]
-        lines.append(f"| {name} | {s.accuracy:.3f} | {s.macro_f1:.3f} | {seconds:.0f} s |")
-    acc = designs["this pipeline"]["scores"].accuracy
+        b, t, s = result["blind"], result["turns"], result["scores"]
+        lines.append(
+            f"| {name} | {b.accuracy:.3f} (n={b.n}, {b.clarified} clarified) "
+            f"| {b.sms_accuracy:.3f} (n={b.n_sms}) | {t.turns_right:.3f} (n={t.n_turns}) "
+            f"| {s.accuracy:.3f} | {result['train_s']:.0f} s |"
+        )
+    blind = designs["this pipeline"]["blind"]
+    turns = designs["this pipeline"]["turns"]
     lines += [
         "",
-        f"Target for this pipeline: accuracy >= {TARGETS['accuracy']} "
-        f"({ok(acc, TARGETS['accuracy'])}). Confusion matrix: ![confusion](confusion.png)",
+        f"Targets for this pipeline: accuracy >= {TARGETS['accuracy']} "
+        f"({ok(blind.accuracy, TARGETS['accuracy'])}), text-message slice >= 0.92 "
+        f"({ok(blind.sms_accuracy, 0.92)}), turns right >= 0.9 "
+        f"({ok(turns.turns_right, 0.9)}). Confusion matrix (regression set): "
+        "![confusion](confusion.png)",
         "",
         f"## Red flags ({m} held-out messages, through the full trained NLU)",
         "",
@@ -232,7 +256,11 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
         f"| server memory (RSS) | {f['rss_mb']:.0f} MB | <= 1024 MB "
         f"({ok(f['rss_mb'], 1024, False)}) |",
         f"| time to ready | {f['ready_s']:.1f} s | <= 20 s ({ok(f['ready_s'], 20, False)}) |",
-        f"| training time, this pipeline (NLU) | {designs['this pipeline']['train_s']:.0f} s | |",
+        f"| training time, this pipeline (full model) | "
+        f"{designs['this pipeline']['train_s']:.0f} s | |",
+        f"| before ({BEFORE}): p95 1 conversation, RSS, training | "
+        f"{f['before']['p95_1_ms']:.0f} ms, {f['before']['rss_mb']:.0f} MB, "
+        f"{designs[f'main at {BEFORE}']['train_s']:.0f} s | |",
         "",
         "![latency](latency.png)",
     ]
@@ -257,8 +285,10 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
     plain = {k: v for k, v in f.items()}
     plain["nlu"] = {
         k: {
-            "accuracy": v["scores"].accuracy,
-            "macro_f1": v["scores"].macro_f1,
+            "regression_accuracy": v["scores"].accuracy,
+            "blind_accuracy": v["blind"].accuracy,
+            "blind_sms_accuracy": v["blind"].sms_accuracy,
+            "turns_right": v["turns"].turns_right,
             "train_s": v["train_s"],
         }
         for k, v in designs.items()
