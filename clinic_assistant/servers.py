@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from clinic_assistant.settings import PROJECT_ROOT, Settings, get_settings, load_settings
+from clinic_assistant.file_modes import PRIVATE_UMASK, open_private, private_dir
+from clinic_assistant.settings import (
+    PROJECT_ROOT,
+    STATE_DIR,
+    Settings,
+    get_settings,
+    load_settings,
+)
 
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
@@ -49,8 +56,8 @@ class ServerProcess:
 
     def start(self, timeout_s: float = 120.0) -> ServerProcess:
         """Start the process and wait until ``ready_url`` answers."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log = open_private(self.log_path)
         self.process = subprocess.Popen(
             self.command,
             cwd=PROJECT_ROOT,
@@ -58,6 +65,8 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # What the servers create (database, key, logs) is the service's only.
+            umask=PRIVATE_UMASK,
         )
         log.close()
         self.wait_ready(timeout_s)
@@ -221,7 +230,9 @@ def assistant_servers(settings: Settings, logs: Path) -> List[ServerProcess]:
 def main() -> int:
     """Run everything with the settings' defaults until Ctrl-C or a server dies."""
     settings = get_settings()
-    logs = PROJECT_ROOT / ".state" / "logs"
+    os.umask(PRIVATE_UMASK)
+    private_dir(STATE_DIR)
+    logs = STATE_DIR / "logs"
     servers = [*assistant_servers(settings, logs), console_server(settings, logs / "console.log")]
     stopping = False
 

@@ -131,6 +131,14 @@ class Settings:
     #: Text messaging through Twilio (clinic_assistant.channels.twilio_channel).
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    #: Bearer token the REST channel requires from non-loopback clients (empty:
+    #: only loopback clients are served).
+    rest_token: str = ""
+    #: Messages per minute one non-loopback address may send to the REST channel.
+    rest_rate_limit: int = 30
+    #: Key that signs web chat session ids (empty: a random key kept in
+    #: .state/web-session.key, made on first start).
+    web_session_secret: str = ""
 
     @property
     def db_dialect(self) -> str:
@@ -290,6 +298,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"got {web_rasa_url!r}"
         )
     twilio = _twilio(env, text, clinic.name, rasa_port)
+    rate_limit = _positive_number(env, "REST_RATE_LIMIT", base.rest_rate_limit)
+    if rate_limit != int(rate_limit):
+        raise SettingsError("REST_RATE_LIMIT must be a whole number of messages per minute")
+    session_secret = env.get("WEB_SESSION_SECRET", "").strip()
+    if session_secret and len(session_secret) < 32:
+        raise SettingsError("WEB_SESSION_SECRET must be at least 32 characters long")
     webhook = text("ESCALATION_WEBHOOK_URL", "")
     if webhook and not re.match(r"https?://", webhook):
         raise SettingsError("ESCALATION_WEBHOOK_URL must start with http:// or https://")
@@ -317,6 +331,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_rasa_url=web_rasa_url,
         twilio=twilio,
         console=load_console_settings(env),
+        rest_token=env.get("REST_TOKEN", "").strip(),
+        rest_rate_limit=int(rate_limit),
+        web_session_secret=session_secret,
     )
 
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
@@ -35,6 +36,9 @@ from clinic_assistant.settings import get_settings
 #: Intents and responses that mean the patient did not get an answer.
 FAILURE_INTENTS = (FALLBACK_INTENT, UNREADABLE_INTENT, OUT_OF_SCOPE_INTENT)
 GAVE_UP = "utter_no_luck"
+#: Unicode categories never printed raw: controls (C0, C1: ESC, CSI), format
+#: characters (bidi overrides), surrogates, private use, line/paragraph separators.
+UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 EVENTS = sa.table(
     "events",
     sa.column("id"),
@@ -137,8 +141,22 @@ def _attach_records(review: Review, db_url: Optional[str], since_ts: float) -> N
                 break
 
 
+def printable(value: Any) -> str:
+    """``value`` as text that cannot drive the terminal: control, format and
+    line-separator characters (ESC sequences, bidi overrides, line breaks) are
+    shown as escapes like ``\\x1b`` instead of being printed raw."""
+    text = "" if value is None else str(value)
+    return "".join(
+        ch
+        if unicodedata.category(ch) not in UNPRINTABLE
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def render(review: Review) -> str:
-    """The report as plain text for a terminal."""
+    """The report as plain text for a terminal; every stored value goes through
+    :func:`printable` (a patient's message may contain escape sequences)."""
 
     def when(ts: Any) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(ts or 0)))
@@ -149,20 +167,27 @@ def render(review: Review) -> str:
         f"ESCALATIONS ({len(review.escalations)})",
     ]
     for e in review.escalations:
+        symptoms = ", ".join(printable(s) for s in e["symptoms"] or [])
         lines.append(
-            f"  [{e['level'].upper()}] {when(e['at'])} conversation {e['conversation']}"
-            f" - {', '.join(e['symptoms'] or [])} - notification: {e['notification']}"
+            f"  [{printable(e['level']).upper()}] {when(e['at'])} conversation "
+            f"{printable(e['conversation'])} - {symptoms} - notification: "
+            f"{printable(e['notification'])}"
         )
-        lines.append(f'      "{e["message"]}"')
+        lines.append(f'      "{printable(e["message"])}"')
     lines += ["", "WHAT PATIENTS ASK"]
-    lines += [f"  {count:4d}  {name}" for name, count in review.questions] or ["  (nothing yet)"]
+    lines += [f"  {count:4d}  {printable(name)}" for name, count in review.questions] or [
+        "  (nothing yet)"
+    ]
     lines += [
         "",
         f"WHERE THE ASSISTANT FAILED ({len(review.failures)} messages, "
         f"{review.gave_up} times it gave the clinic's number after two misses)",
     ]
     for f in review.failures:
-        lines.append(f'  {when(f["at"])} {f["kind"]:<16} {f["conversation"]}: "{f["message"]}"')
+        lines.append(
+            f"  {when(f['at'])} {printable(f['kind']):<16} "
+            f'{printable(f["conversation"])}: "{printable(f["message"])}"'
+        )
     return "\n".join(lines)
 
 

@@ -16,9 +16,15 @@ with the python-socketio 5.18 installed here, broken:
   escalation payload ``{"escalation": {...}}`` becomes an unknown keyword argument of
   ``emit`` and raises. Here the custom object itself is the event's data, which is
   the contract the widget renders (a banner with a call button).
-* **Session ids.** Only random ids of the form the channel hands out (32 hex digits)
-  are accepted, so a web client cannot write into, or read, a conversation of
-  another channel whose sender id is guessable (an SMS sender's phone number).
+* **Session ids.** The server issues signed session tokens and accepts only its own
+  (:mod:`clinic_assistant.channels.web_sessions`): a client cannot choose its id
+  (fixation), guess another's, or write into another channel's conversation. The
+  conversation's sender id is ``web-<id>``, without the signature, so the
+  reference in records and staff notices opens nothing.
+* **The text.** Normalised, bounded and payload-screened like every channel's
+  (:func:`clinic_assistant.text.incoming.prepare`); a message cut to fit gets a
+  kind "please send a shorter message" reply; it is handled to completion even if
+  the socket closes meanwhile; client metadata is not kept.
 * **History.** A page reload must show the conversation again, but nothing but the
   session id may be kept in the browser; so, when the widget asks for it
   (``session_request`` with ``"history": true``), the transcript of the current
@@ -28,11 +34,8 @@ with the python-socketio 5.18 installed here, broken:
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
-import uuid
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -41,17 +44,20 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 from sanic import Blueprint, Sanic
 from socketio import AsyncServer
 
+from clinic_assistant.channels import web_sessions
+from clinic_assistant.channels.handling import (
+    client_metadata,
+    handle_to_completion,
+    known_payloads,
+)
+from clinic_assistant.log_privacy import install as install_log_privacy
 from clinic_assistant.settings import get_settings
+from clinic_assistant.text.incoming import prepare, too_long_reply
 
 logger = logging.getLogger(__name__)
 
 #: Event the channel answers a ``session_request`` with when history is asked for.
 HISTORY_EVT = "session_history"
-#: The form of the session ids this channel hands out (``uuid4().hex``).
-SESSION_ID = re.compile(r"[0-9a-f]{32}")
-#: Longer messages are dropped: the widget caps input at 500 characters, so only
-#: a misbehaving client sends more, and the NLU should not spend time on it.
-MAX_MESSAGE_CHARS = 2000
 
 
 class ClinicSocketIOOutput(SocketIOOutput):
@@ -113,11 +119,6 @@ def transcript(events: Iterable[Event], channel: str = "socketio") -> List[Dict[
     return items
 
 
-def valid_session_id(value: Any) -> bool:
-    """True for an id of the form this channel hands out."""
-    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
-
-
 class ClinicSocketIOInput(SocketIOInput):
     """Rasa's socket.io input with an origin check, working rooms and history."""
 
@@ -131,6 +132,7 @@ class ClinicSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.allowed_origins = list(allowed_origins) if allowed_origins is not None else None
         self._app: Optional[Sanic] = None
+        install_log_privacy()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """The output used for messages not triggered by the patient (reminders)."""
@@ -157,6 +159,7 @@ class ClinicSocketIOInput(SocketIOInput):
         async def remember_app(app: Sanic, _loop: Any) -> None:
             # The agent (and its tracker store, for the history) hangs off the app.
             self._app = app
+            install_log_privacy()  # again: Sanic has set up its loggers by now
 
         # python-socketio keeps one handler per (namespace, event): these replace
         # the stock ones registered by super().blueprint().
@@ -171,18 +174,27 @@ class ClinicSocketIOInput(SocketIOInput):
     def _session_request(self, sio: AsyncServer) -> Callable[..., Awaitable[None]]:
         async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id")
-            if not valid_session_id(session_id):
-                session_id = uuid.uuid4().hex
+            token = data.get("session_id")
+            sender_id = web_sessions.sender_of(token)
+            if sender_id is None:  # never issued here: a new session
+                token = web_sessions.issue()
+                sender_id = web_sessions.sender_of(token)
             if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
-            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+                # "End chat" asks for a new session on the same socket: it must
+                # stop receiving the old conversation's replies.
+                previous = (await sio.get_session(sid, namespace=self.namespace)).get("sender_id")
+                if previous and previous != sender_id:
+                    await sio.leave_room(sid, previous, namespace=self.namespace)
+                await sio.enter_room(sid, sender_id, namespace=self.namespace)
+            await sio.save_session(
+                sid, {"session_id": token, "sender_id": sender_id}, namespace=self.namespace
+            )
+            await sio.emit("session_confirm", token, room=sid, namespace=self.namespace)
             if data.get("history") is True:
-                messages = await self._history(session_id) if self.session_persistence else []
+                messages = await self._history(sender_id) if self.session_persistence else []
                 await sio.emit(
                     HISTORY_EVT,
-                    {"session_id": session_id, "messages": messages},
+                    {"session_id": token, "messages": messages},
                     room=sid,
                     namespace=self.namespace,
                 )
@@ -215,35 +227,34 @@ class ClinicSocketIOInput(SocketIOInput):
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return
-            text = data.get("message", "")
-            if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
-                logger.warning("Dropped a web chat message that is not text or is too long.")
+            raw = data.get("message", "")
+            if not isinstance(raw, str):
+                logger.warning("Dropped a web chat message that is not text.")
                 return
             if self.session_persistence:
                 # Only the session this socket asked for (and joined the room of).
                 session = await sio.get_session(sid, namespace=self.namespace)
-                sender_id = data.get("session_id")
-                if not valid_session_id(sender_id) or sender_id != session.get("session_id"):
+                token = data.get("session_id")
+                if not isinstance(token, str) or token != session.get("session_id"):
                     logger.warning("Dropped a web chat message without its confirmed session id.")
                     return
+                sender_id = session["sender_id"]
             else:
                 sender_id = sid
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
-            if not isinstance(metadata, dict):
-                metadata = {}
-            await on_new_message(
+            incoming = prepare(raw, known_payloads(self._app))
+            output = ClinicSocketIOOutput(sio, self.bot_message_evt)
+            await handle_to_completion(
+                on_new_message,
                 UserMessage(
-                    text,
-                    ClinicSocketIOOutput(sio, self.bot_message_evt),
+                    incoming.text,
+                    output,
                     sender_id,
                     input_channel=self.name(),
-                    metadata=metadata,
-                )
+                    metadata=client_metadata(data.get(self.metadata_key)),
+                ),
+                raw,
             )
+            if incoming.too_long:
+                await output.send_text_message(sender_id, too_long_reply())
 
         return handle_message

@@ -13,7 +13,9 @@
  *    page's CSP also requires Trusted Types, so an innerHTML would throw.
  *  - Only the session id is stored in the browser (localStorage): a health
  *    conversation must not stay on a shared computer. After a reload the
- *    transcript comes back from the server (the "session_history" event).
+ *    transcript comes back from the server (the "session_history" event). The
+ *    id is a token the server issued and signed; "End chat" forgets it, clears
+ *    the conversation from the page and starts a new session.
  *  - Messages typed while the server is unreachable are kept in memory and sent,
  *    in order, once the session is confirmed again; the offline notice gives the
  *    clinic's and the emergency phone numbers meanwhile.
@@ -34,7 +36,7 @@
   var MAX_CHARS = 500;
   var HISTORY_WAIT_MS = 3000; // Servers without the history event: greet after this.
   var TYPING_TIMEOUT_MS = 30000; // Never leave "typing" on for ever.
-  var SESSION_ID = /^[0-9a-f]{32}$/;
+  var SESSION_ID = /^[0-9a-f]{32}\.[0-9a-f]{32}$/; // id.signature, issued by the server
   var PHONE = /^[0-9+().\- ]{3,25}$/;
 
   var script = document.currentScript || document.querySelector("script[src*='clinic-chat.js']");
@@ -86,6 +88,13 @@
     set: function (id) {
       try {
         window.localStorage.setItem(STORAGE_KEY, id);
+      } catch (e) {
+        /* see get() */
+      }
+    },
+    clear: function () {
+      try {
+        window.localStorage.removeItem(STORAGE_KEY);
       } catch (e) {
         /* see get() */
       }
@@ -265,6 +274,7 @@
     ui.close = el("button", { type: "button", className: "cc-close", "aria-label": "Close chat" }, [
       el("span", { "aria-hidden": "true", text: "\u00d7" })
     ]);
+    ui.end = el("button", { type: "button", className: "cc-end" }, ["End chat"]);
     ui.alerts = el("div", { className: "cc-alerts", role: "alert" });
     ui.status = el("div", { className: "cc-status", role: "status" });
     ui.log = el("div", {
@@ -302,6 +312,7 @@
             el("h2", { id: "cc-title", className: "cc-title", text: "Automated assistant" }),
             el("p", { className: "cc-subtitle", text: config.clinicName })
           ]),
+          ui.end,
           ui.close
         ]),
         ui.alerts,
@@ -326,6 +337,7 @@
       }
     });
     ui.close.addEventListener("click", closePanel);
+    ui.end.addEventListener("click", endChat);
     ui.panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") {
         event.preventDefault();
@@ -645,6 +657,27 @@
       }
       emitMessage(item.payload);
     }
+  }
+
+  // On a shared computer the next person must not find the conversation: forget
+  // the session id, clear the page and ask the server for a new session.
+  function endChat() {
+    storage.clear();
+    state.sessionId = null;
+    state.confirmed = false;
+    state.historyLoaded = true; // A new session has no history to wait for.
+    state.greeted = true;
+    state.queue = [{ payload: "/greet", note: null }];
+    clearTimeout(historyTimer);
+    setTyping(false);
+    ui.log.textContent = "";
+    ui.alerts.textContent = "";
+    anchor = null;
+    setStatus(["Chat ended. This conversation is no longer shown on this device."]);
+    if (state.socket && state.socket.connected) {
+      state.socket.emit("session_request", { session_id: null, history: false });
+    }
+    ui.input.focus();
   }
 
   function sessionReady(hasHistory) {

@@ -26,8 +26,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from websockets.client import connect as ws_connect
 
+from clinic_assistant.channels import web_sessions
 from clinic_assistant.channels.socketio import ClinicSocketIOInput, transcript
 from clinic_assistant.servers import free_port
+from clinic_assistant.text.normalize import MAX_MESSAGE_CHARS
 
 ALLOWED = "http://127.0.0.1:8080"
 ESCALATION = {"escalation": {"level": "emergency", "symptoms": ["dysphagia"]}}
@@ -39,6 +41,12 @@ def sanic_test_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     # Sanic 21.12 rewrites its own protocol code on start-up ("touchup") and fails
     # doing it a second time in one process unless in test mode.
     monkeypatch.setattr(Sanic, "test_mode", True)
+
+
+@pytest.fixture(autouse=True)
+def session_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fixed key: the tests must not write a key file into the tree's .state/.
+    monkeypatch.setattr(web_sessions, "session_key", lambda: b"k" * 32)
 
 
 def run(coro: Any) -> Any:
@@ -180,7 +188,7 @@ def test_a_page_from_an_allowed_origin_chats() -> None:
             (session_id,) = await inbox.wait_for("session_confirm")
             await client.emit("user_uttered", {"message": "/greet", "session_id": session_id})
             replies = await inbox.wait_for("bot_uttered", 4)
-        assert [m.sender_id for m in received] == [session_id]
+        assert [m.sender_id for m in received] == [web_sessions.sender_of(session_id)]
         return replies
 
     replies = run(scenario())
@@ -221,46 +229,88 @@ def test_origins_come_from_the_settings_by_default(monkeypatch: pytest.MonkeyPat
 
 def test_reconnecting_with_the_session_id_joins_the_same_conversation() -> None:
     received: List[UserMessage] = []
+    token = web_sessions.issue()
 
     async def scenario() -> None:
         async with chat_server(received) as url:
-            session_id = uuid.uuid4().hex
             client = await connect(url, ALLOWED)
             inbox = Inbox(client)
-            await client.emit("session_request", {"session_id": session_id})
-            assert await inbox.wait_for("session_confirm") == [session_id]
-            await client.emit("user_uttered", {"message": "hi", "session_id": session_id})
+            await client.emit("session_request", {"session_id": token})
+            assert await inbox.wait_for("session_confirm") == [token]
+            await client.emit("user_uttered", {"message": "hi", "session_id": token})
             await inbox.wait_for("bot_uttered", 4)
-        assert [m.sender_id for m in received] == [session_id]
+        # The conversation's reference is the id without its signature.
+        assert [m.sender_id for m in received] == [web_sessions.sender_of(token)]
+        assert received[0].sender_id.startswith("web-") and token not in received[0].sender_id
 
     run(scenario())
 
 
-def test_ids_of_another_form_are_replaced_and_foreign_sessions_dropped() -> None:
+@pytest.mark.parametrize(
+    "chosen",
+    ["+15550100199", uuid.uuid4().hex, f"{uuid.uuid4().hex}.{'0' * 32}", "web-" + "a" * 32],
+)
+def test_ids_the_server_never_issued_are_replaced_and_their_messages_dropped(
+    chosen: str,
+) -> None:
+    """No session fixation: an unsigned (or wrongly signed) id is never adopted."""
     received: List[UserMessage] = []
 
     async def scenario() -> None:
         async with chat_server(received) as url:
             client = await connect(url, ALLOWED)
             inbox = Inbox(client)
-            # An SMS conversation's sender id is a phone number: never reachable here.
-            await client.emit("session_request", {"session_id": "+15550100199"})
-            (session_id,) = await inbox.wait_for("session_confirm")
-            assert session_id != "+15550100199" and len(session_id) == 32
-            await client.emit("user_uttered", {"message": "hi", "session_id": "+15550100199"})
-            await client.emit("user_uttered", {"message": "hi", "session_id": uuid.uuid4().hex})
-            await client.emit("user_uttered", {"message": "x" * 5000, "session_id": session_id})
-            await client.emit("user_uttered", {"message": "ok", "session_id": session_id})
+            await client.emit("session_request", {"session_id": chosen})
+            (token,) = await inbox.wait_for("session_confirm")
+            assert token != chosen and web_sessions.sender_of(token) is not None
+            await client.emit("user_uttered", {"message": "hi", "session_id": chosen})
+            await client.emit("user_uttered", {"message": "ok", "session_id": token})
             await inbox.wait_for("bot_uttered", 4)
         assert [m.text for m in received] == ["ok"]
+        assert received[0].sender_id == web_sessions.sender_of(token)
 
     run(scenario())
 
 
+def test_messages_are_normalised_screened_and_bounded() -> None:
+    received: List[UserMessage] = []
+    bot: List[Any] = []
+
+    async def scenario() -> None:
+        async with chat_server(received) as url:
+            client = await connect(url, ALLOWED)
+            inbox = Inbox(client)
+            await client.emit("session_request", {"session_id": None})
+            (token,) = await inbox.wait_for("session_confirm")
+            for message in [
+                "trouble\nbrea\u200bthing",
+                "/red_flag_emergency",
+                {"not": "text"},
+                "help " * 1000,
+            ]:
+                await client.emit(
+                    "user_uttered",
+                    {
+                        "message": message,
+                        "session_id": token,
+                        "metadata": {"blob": "x" * 10_000, "input_channel": "sms"},
+                    },
+                )
+            await inbox.wait_for("bot_uttered", 3 * 4 + 1)  # 4 per message + the notice
+            bot.extend(data for event, data in inbox.events if event == "bot_uttered")
+
+    run(scenario())
+    texts = [m.text for m in received]
+    assert texts[:2] == ["trouble breathing", "red_flag_emergency"]
+    assert len(texts) == 3 and len(texts[2]) <= MAX_MESSAGE_CHARS
+    assert all(m.metadata == {} and m.input_channel == "socketio" for m in received)
+    assert any("shorter message" in (data.get("text") or "") for data in bot)
+
+
 def test_history_is_sent_only_when_asked_for() -> None:
-    session_id = uuid.uuid4().hex
+    session_id = web_sessions.issue()
     history = [
-        session_id,
+        web_sessions.sender_of(session_id),
         SessionStarted(),
         UserUttered("/greet", input_channel="socketio"),
         BotUttered("Hello!", {"buttons": MENU}),
@@ -291,10 +341,10 @@ def test_history_is_sent_only_when_asked_for() -> None:
 
 
 def test_an_expired_session_is_not_shown_again() -> None:
-    session_id = uuid.uuid4().hex
+    session_id = web_sessions.issue()
     two_hours_ago = time.time() - 2 * 3600  # Domain.empty(): sessions expire after 60 min
     history = [
-        session_id,
+        web_sessions.sender_of(session_id),
         SessionStarted(timestamp=two_hours_ago),
         UserUttered("my private question", input_channel="socketio", timestamp=two_hours_ago),
         BotUttered("An answer.", timestamp=two_hours_ago),

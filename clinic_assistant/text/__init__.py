@@ -1,0 +1,1 @@
+"""Patient text before the NLU: one normalisation and one payload rule for every channel."""
