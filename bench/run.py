@@ -189,6 +189,12 @@ def main() -> None:
         figures["before"] = {"p95_1_ms": one["p95_ms"], "rss_mb": rss_mb(before)}
     finally:
         before.stop()
+    print("worst-case inputs ...", flush=True)
+    from bench import fuzz_long, worst_case
+
+    figures["worst_case"] = worst_case.measure()
+    print("fuzzing (long profile) ...", flush=True)
+    figures["fuzz"] = fuzz_long.run()
     latency_picture({k: v for k, v in samples.items() if len(v) > 1}, REPORT / "latency.png")
     write_report(designs, red, figures, len(examples), len(cases))
     print(f"report: {REPORT / 'report.md'}")
@@ -281,6 +287,25 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
         from bench.twilio_bench import report_lines
 
         lines += report_lines(f["twilio"])
+    if "worst_case" in f:
+        from bench.worst_case import table
+
+        lines += [
+            "",
+            "## Worst-case inputs (REST, one at a time, then beside an ordinary patient)",
+            "",
+            *table(f["worst_case"]),
+        ]
+    if "fuzz" in f:
+        z = f["fuzz"]
+        lines += [
+            "",
+            "## Fuzzing (tests/fuzz, hypothesis, long profile, derandomized)",
+            "",
+            f"{z['tests']} property tests, up to {z['inputs_per_test']:,} inputs each "
+            f"({z['inputs_per_nlu_test']:,} for those through the trained NLU); "
+            f"{z['failed']} failed; {z['seconds']:.0f} s. pytest: `{z['summary']}`",
+        ]
     (REPORT / "report.md").write_text("\n".join(lines) + "\n", "utf-8")
     plain = {k: v for k, v in f.items()}
     plain["nlu"] = {

@@ -44,6 +44,7 @@ from sanic.response import HTTPResponse
 
 from clinic_assistant.channels.handling import (
     client_metadata,
+    drain,
     handle_to_completion,
     known_payloads,
 )
@@ -150,6 +151,10 @@ class ClinicRestInput(RestInput):
         @webhook.listener("before_server_start")
         async def privacy(_app: Any, _loop: Any) -> None:
             install_log_privacy()  # again: Sanic has set up its loggers by now
+
+        @webhook.listener("before_server_stop")
+        async def finish(_app: Any, _loop: Any) -> None:
+            await drain()  # messages whose clients left are still being handled
 
         @webhook.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

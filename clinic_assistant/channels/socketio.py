@@ -177,8 +177,7 @@ class ClinicSocketIOInput(SocketIOInput):
             token = data.get("session_id")
             sender_id = web_sessions.sender_of(token)
             if sender_id is None:  # never issued here: a new session
-                token = web_sessions.issue()
-                sender_id = web_sessions.sender_of(token)
+                token, sender_id = web_sessions.new_session()
             if self.session_persistence:
                 # "End chat" asks for a new session on the same socket: it must
                 # stop receiving the old conversation's replies.

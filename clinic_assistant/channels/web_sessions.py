@@ -18,7 +18,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from clinic_assistant.settings import STATE_DIR, get_settings
 
@@ -59,6 +59,12 @@ def issue(key: Optional[bytes] = None) -> str:
     """A new session token."""
     session = secrets.token_hex(16)
     return f"{session}.{_sign(session, key or session_key())}"
+
+
+def new_session() -> Tuple[str, str]:
+    """A new session's ``(token, sender id)``."""
+    token = issue()
+    return token, f"{SENDER_PREFIX}{token.split('.', 1)[0]}"
 
 
 def sender_of(token: object, key: Optional[bytes] = None) -> Optional[str]:

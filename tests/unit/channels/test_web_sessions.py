@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from clinic_assistant.channels import web_sessions
 
 KEY = b"a" * 32
@@ -34,3 +36,9 @@ def test_the_key_file_is_made_once_and_private(tmp_path: Path) -> None:
     assert web_sessions._key_file(path) == first and len(first) == 64
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_new_session_s_sender_is_the_token_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_sessions, "session_key", lambda: KEY)
+    token, sender = web_sessions.new_session()
+    assert web_sessions.sender_of(token) == sender
