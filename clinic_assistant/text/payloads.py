@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, FrozenSet, Iterable, Mapping
 
+from clinic_assistant.contract import RED_FLAG_INTENTS
+
 #: Payloads the assistant sends that are not buttons of a domain response: the
 #: widget's hidden greeting when a chat opens, and the "Something else" button that
 #: ClinicNLG adds to clarification questions (clinic_assistant.nlg.SOMETHING_ELSE).
@@ -26,7 +28,7 @@ RETRIEVAL_INTENT = "faq"
 #: The only form a payload may have: an intent name, optionally ``/<topic>``.
 PAYLOAD_FORM = re.compile(r"/[a-z][a-z0-9_]*(?:/[a-z][a-z0-9_]*)?")
 #: Intents no payload may name: an escalation comes only from the detector.
-FORBIDDEN_PREFIXES = ("/red_flag_",)
+FORBIDDEN_PREFIXES = tuple(f"/{intent}" for intent in RED_FLAG_INTENTS)
 
 
 def acceptable(payload: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from clinic_assistant.servers import ServerProcess, free_port, rasa_server
+from clinic_assistant.servers import local_settings, rasa_server
 from clinic_assistant.text.normalize import MAX_MESSAGE_CHARS
 from tests.integration.conftest import Stack
 
@@ -301,23 +301,18 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, int
     address = outside_address()
     if address is None:
         pytest.skip("this machine has no non-loopback address")
-    port = free_port()
     folder = tmp_path_factory.mktemp("outside")
-    server = rasa_server(
-        port, free_port(), f"sqlite:///{folder / 'db.sqlite'}", folder / "rasa.log"
+    settings = local_settings(
+        f"sqlite:///{folder / 'db.sqlite'}",
+        BIND_HOST=address,
+        REST_TOKEN=TOKEN,
+        REST_RATE_LIMIT=str(RATE),
     )
-    interface = server.command.index("--interface") + 1
-    server.command[interface] = address
-    server = ServerProcess(
-        server.name,
-        server.command,
-        f"http://{address}:{port}/webhooks/rest/",
-        server.log_path,
-        {**server.env, "REST_TOKEN": TOKEN, "REST_RATE_LIMIT": str(RATE)},
-    )
+    server = rasa_server(settings, folder / "rasa.log")
+    server.env.update(REST_TOKEN=TOKEN, REST_RATE_LIMIT=str(RATE))
     try:
         server.start()
-        yield address, port
+        yield address, settings.rasa_port
     finally:
         server.stop()
 

@@ -85,3 +85,28 @@ def test_prepare_normalises_then_screens_and_bounds() -> None:
 def test_the_too_long_reply_asks_kindly_and_gives_the_emergency_number() -> None:
     reply = too_long_reply()
     assert "shorter message" in reply and "911" in reply
+
+
+def test_the_extra_payloads_are_the_ones_the_nlg_and_the_widget_send() -> None:
+    from clinic_assistant.nlg import SOMETHING_ELSE
+    from clinic_assistant.settings import PROJECT_ROOT
+
+    assert SOMETHING_ELSE["payload"] in EXTRA_PAYLOADS
+    widget = (PROJECT_ROOT / "web" / "widget" / "clinic-chat.js").read_text("utf-8")
+    assert 'payload: "/greet"' in widget and "/greet" in EXTRA_PAYLOADS
+
+
+def test_every_button_payload_of_the_domain_is_known() -> None:
+    from rasa.shared.core.domain import Domain
+
+    from clinic_assistant.settings import PROJECT_ROOT
+
+    domain = Domain.load(str(PROJECT_ROOT / "domain"))
+    known = payloads_of_responses(domain.responses)
+    buttons = {
+        button["payload"]
+        for variations in domain.responses.values()
+        for variation in variations
+        for button in variation.get("buttons") or []
+    }
+    assert buttons and buttons <= known
