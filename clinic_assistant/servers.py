@@ -54,7 +54,7 @@ class ServerProcess:
     env: Dict[str, str] = field(default_factory=dict)
     process: Optional[subprocess.Popen[bytes]] = None
 
-    def start(self, timeout_s: float = 120.0) -> ServerProcess:
+    def start(self, timeout_s: float = 300.0) -> ServerProcess:
         """Start the process and wait until ``ready_url`` answers."""
         self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = open_private(self.log_path)

@@ -98,8 +98,9 @@ def test_hidden_danger_signs_escalate(stack: Stack, typed: str) -> None:
 
 
 def test_a_lone_surrogate_gets_a_reply_and_the_escalation(stack: Stack) -> None:
-    # json.dumps writes the lone surrogate as the escape \ud800, as a broken client would.
-    body = json.dumps({"sender": "surrogate-1", "message": "I can\ud800t breathe since my botox"})
+    # Half an emoji (a lone surrogate), as a broken client cuts one; json.dumps
+    # writes it as the escape \ud83d.
+    body = json.dumps({"sender": "surrogate-1", "message": "I can't breathe \ud83d since my botox"})
     status, reply = post(stack.rasa_port, body.encode())
     assert status == 200 and texts(reply)
     assert escalations(reply) and escalations(reply)[0]["level"] == "emergency"
@@ -232,6 +233,8 @@ def test_an_emergency_is_handled_to_completion_when_the_client_hangs_up(stack: S
         client.sendall(head + body)
         time.sleep(0.05)  # the server has started on it; then the phone loses signal
     assert wait_for_rows(stack, ESCALATION_ROWS, sender) == [("emergency",)]
+    # The tracker is saved when the turn ends, just after the action ran.
+    wait_for_rows(stack, "SELECT 1 FROM events WHERE sender_id = ? AND type_name = 'bot'", sender)
     kinds = [
         row[0] for row in db_rows(stack, "SELECT type_name FROM events WHERE sender_id = ?", sender)
     ]
