@@ -126,7 +126,11 @@ class _Server:
 
 
 def measure(
-    root: Path = HERE, venv: Path = HERE / ".venv", repeats: int = 2, ordinary_n: int = 40
+    root: Path = HERE,
+    venv: Path = HERE / ".venv",
+    repeats: int = 2,
+    ordinary_n: int = 40,
+    probes: bool = False,
 ) -> Dict[str, Any]:
     """Start ``root``'s servers (with ``venv``'s Rasa) and measure; returns the figures."""
     work = Path(tempfile.mkdtemp(prefix="worst-case-"))
@@ -175,6 +179,12 @@ def measure(
         pid = rasa.process.pid
         for text in ORDINARY:  # warm-up
             _post(rasa_port, "warm", text)
+        if probes:
+            from bench.probes import run as run_probes
+
+            figures["probes"] = run_probes(
+                rasa_port, work / "bench.db", [work / "rasa.log", work / "actions.log"]
+            )
         figures["rss_start_mb"] = _rss_mb(pid)
         for name, text in worst_cases().items():
             runs = []
@@ -259,12 +269,19 @@ def main() -> None:
     parser.add_argument("--venv", type=Path, default=HERE / ".venv")
     parser.add_argument("--model", type=Path, help="copy this model into ROOT/models first")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--probes", action="store_true", help="also run bench/probes.py")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--ordinary", type=int, default=40)
     args = parser.parse_args()
     if args.model:
         (args.root / "models").mkdir(exist_ok=True)
         shutil.copyfile(args.model, args.root / "models" / "clinic.tar.gz")
-    figures = measure(args.root.resolve(), args.venv.resolve())
+    figures = measure(
+        args.root.resolve(), args.venv.resolve(), args.repeats, args.ordinary, args.probes
+    )
     print("\n".join(table(figures)))
+    for name, outcome in figures.get("probes", {}).items():
+        print(f"| {name} | {outcome} |")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), "utf-8")
 
