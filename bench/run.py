@@ -199,6 +199,11 @@ def main() -> None:
     write_report(designs, red, figures, len(examples), len(cases))
     print(f"report: {REPORT / 'report.md'}")
 
+    print("red flags on the blind sets, beside today's detector ...", flush=True)
+    from bench.red_flags import main as red_flags_bench
+
+    red_flags_bench([])  # writes bench/report/red_flags.md and red_flags.json
+
 
 def ok(value: float, target: float, higher_is_better: bool = True) -> str:
     met = value >= target if higher_is_better else value <= target

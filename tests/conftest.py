@@ -18,7 +18,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 #: Folders whose every test is of that kind (the marker has the folder's name).
 FOLDER_MARKERS = ("integration", "browser")
 #: Fixtures that need the trained model: a test using one is a `model` test.
-MODEL_FIXTURES = frozenset({"parser"})
+MODEL_FIXTURES = frozenset({"parser", "net"})  # "net": needs the sentence encoder files
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
