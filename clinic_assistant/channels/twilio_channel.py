@@ -35,7 +35,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Set
 from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -45,6 +45,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from clinic_assistant.channels import twilio_store as store
+from clinic_assistant.channels.handling import known_payloads
 from clinic_assistant.channels.twilio_send import SendResult, TwilioSender
 from clinic_assistant.channels.twilio_text import (
     CHANNEL,
@@ -60,11 +61,8 @@ from clinic_assistant.channels.twilio_text import (
     segments,
 )
 from clinic_assistant.settings import Settings, get_settings
-
-try:
-    from clinic_assistant.text.normalize import normalize_text, truncate
-except ImportError:  # pragma: no cover - until the shared normaliser (issue 9) lands
-    from clinic_assistant.channels.twilio_text import normalize_text, truncate
+from clinic_assistant.text.incoming import prepare, too_long_reply
+from clinic_assistant.text.payloads import EXTRA_PAYLOADS
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +188,7 @@ class ClinicTwilioInput(InputChannel):
         # Per conversation: its lock and how many messages hold or wait for it.
         self._locks: Dict[str, List[Any]] = {}
         self._seen: Set[str] = set()  # MessageSids, if the database cannot be reached
+        self._payloads: FrozenSet[str] = EXTRA_PAYLOADS
 
     @classmethod
     def name(cls) -> str:
@@ -239,6 +238,8 @@ class ClinicTwilioInput(InputChannel):
                 params.first("Body"),
                 num_media,
             )
+            # The domain's own button payloads: only those may bypass understanding.
+            self._payloads = known_payloads(request.app)
             if await self._claim(inbound):
                 self._spawn(self.handle(inbound, on_new_message))
             return response.text(EMPTY_TWIML, content_type="text/xml")
@@ -374,7 +375,9 @@ class ClinicTwilioInput(InputChannel):
         state = await asyncio.to_thread(
             store.touch_conversation, db, inbound.conversation_id, inbound.address, inbound.channel
         )
-        text = truncate(normalize_text(inbound.body))
+        # The one preparation every channel shares: normalised, bounded, "/" screened.
+        incoming = prepare(inbound.body, self._payloads)
+        text = incoming.text
         keyword = keyword_of(text)
         disclaimer = self._words(DISCLAIMER) if state.new else None
 
@@ -422,6 +425,8 @@ class ClinicTwilioInput(InputChannel):
             responses.append({"text": self._words(FAILURE)})
         if inbound.num_media:
             responses.append({"text": MEDIA_NOTE})
+        if incoming.too_long:
+            responses.append({"text": too_long_reply()})
         turn = render_turn(responses, disclaimer=disclaimer)
         await asyncio.to_thread(store.set_menu, db, inbound.conversation_id, turn.options)
         await self._send_turn(inbound, turn)

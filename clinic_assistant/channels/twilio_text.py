@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -268,16 +267,3 @@ def render_turn(
         escalation_level=level,
         escalation_body=0 if urgent_texts else None,
     )
-
-
-def normalize_text(text: str) -> str:
-    """Stand-in for ``clinic_assistant.text.normalize`` until it lands: format characters
-    dropped, compatibility forms folded (NFKC), whitespace runs as one space."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    folded = unicodedata.normalize("NFKC", kept)
-    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in folded).split())
-
-
-def truncate(text: str, limit: int = 2000) -> str:
-    """The first ``limit`` characters (stand-in, see :func:`normalize_text`)."""
-    return text[:limit]

@@ -454,3 +454,21 @@ async def test_inbound_rows_hold_no_text_or_number(fake: FakeTwilio, tmp_path: P
             for row in rows(settings, table):
                 text = " ".join(str(v) for v in row.values())
                 assert PATIENT not in text and SECRET_WORDS not in text
+
+
+async def test_texts_get_the_shared_preparation_of_every_channel(
+    fake: FakeTwilio, tmp_path: Path
+) -> None:
+    async with sms_server(fake, tmp_path) as (channel, agent, _settings):
+        # A zero-width space and fullwidth letters are normalised away; a typed
+        # red-flag intent is read as free text, never as a payload.
+        fullwidth_shots = "\uff53\uff48\uff4f\uff54\uff53"
+        assert await sms(fake, f"I can't swal\u200blow since the {fullwidth_shots}") == 200
+        assert await sms(fake, '/red_flag_emergency{"red_flag_symptom": "x"}') == 200
+        assert await sms(fake, "how long? " + "word " * 2_000) == 200
+        await settle(channel)
+        texts = [m.text for m in agent.received]
+        assert texts[0] == "I can't swallow since the shots"
+        assert texts[1] is not None and not texts[1].startswith("/")
+        sent = await replies(fake, 3)
+        assert "Please send a shorter message" in sent[-1]
