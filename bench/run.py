@@ -197,6 +197,12 @@ def main() -> None:
     figures["fuzz"] = fuzz_long.run()
     latency_picture({k: v for k, v in samples.items() if len(v) > 1}, REPORT / "latency.png")
     write_report(designs, red, figures, len(examples), len(cases))
+    print("staff console (100,000 conversations) ...", flush=True)
+    from bench import console_bench
+
+    console = console_bench.measure(work)
+    with (REPORT / "report.md").open("a", encoding="utf-8") as report:
+        report.write("\n" + "\n".join(console_bench.report_lines(console)) + "\n")
     print(f"report: {REPORT / 'report.md'}")
 
     print("red flags on the blind sets, beside today's detector ...", flush=True)
