@@ -117,7 +117,9 @@ class ServerProcess:
 QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def local_settings(db_url: str, env: Optional[Mapping[str, str]] = None, **extra: str) -> Settings:
+def local_settings(
+    db_url: str, env: Optional[Mapping[str, str]] = None, /, **extra: str
+) -> Settings:
     """Settings for a whole stack on free ports of 127.0.0.1 (tests, bench).
 
     The environment's settings with a fresh database, fresh ports and the URLs that

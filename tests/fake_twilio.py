@@ -109,6 +109,8 @@ class FakeTwilio:
         """TWILIO_API_BASE_URL for the assistant."""
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows bytes (AF_UNIX); this is TCP
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> FakeTwilio:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -192,7 +192,7 @@ def test_a_status_callback_marks_an_escalation_reply_failed_for_a_call(sms: Sms)
         time.sleep(0.1)
     assert sms.fake.status(sid, "sent")[0] == 200
     assert sms.fake.status(sid, "failed", 30008)[0] == 200
-    rows: List[Dict[str, Any]] = []
+    rows: List[Any] = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         rows = sms.query(

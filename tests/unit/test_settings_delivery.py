@@ -146,7 +146,7 @@ def test_make_run_takes_every_port_and_url_from_the_settings(tmp_path: Path) -> 
 
 
 def test_local_settings_put_a_whole_stack_on_free_loopback_ports() -> None:
-    settings = local_settings("sqlite:////tmp/stack.db", env={})
+    settings = local_settings("sqlite:////tmp/stack.db", {})
     ports = {settings.rasa_port, settings.action_port, settings.web_port}
     assert len(ports) == 3 and not ports & {5005, 5055, 8080}
     assert settings.action_server_url == f"http://127.0.0.1:{settings.action_port}/webhook"
