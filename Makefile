@@ -34,7 +34,7 @@ PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
 NOT_UNIT   := model or integration or browser
 
 .PHONY: help setup run check lint format typecheck jslint unit model integration browser \
-        stories test-stories validate test screenshots chromium web purge review bench clean
+        stories test-stories validate test screenshots chromium web purge review bench clean haproxy run-cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -64,11 +64,17 @@ setup: $(VENV)/.installed $(SPACY_DIR)/meta.json $(EMBED_DIR)/VERIFIED $(MODEL) 
 web: $(VENV)/.installed
 	@if [ -f web/package-lock.json ]; then $(PY) -m clinic_assistant.web.build; fi
 
+haproxy: ## Install Debian's HAProxy for the cluster when missing
+	scripts/ensure-haproxy.sh
+
 chromium: ## Install Debian's Chromium for the browser tests when missing
 	scripts/ensure-chromium.sh
 
 run: setup ## Start the assistant: Rasa :5005, actions :5055, web page :8080, staff console :8090
 	bin/with-settings $(PY) -m clinic_assistant.servers
+
+run-cluster: setup haproxy ## Production topology: HAProxy :8000, REPLICAS Rasa servers, PostgreSQL, Redis
+	bin/with-settings $(PY) -m clinic_assistant.cluster
 
 check: lint format typecheck jslint ## ruff check, ruff format --check, mypy, eslint (no model)
 
@@ -93,7 +99,7 @@ unit: $(VENV)/.installed ## Unit tests: seconds, no model, no servers, no browse
 model: $(VENV)/.installed $(MODEL) $(EMBED_DIR)/VERIFIED ## Tests of the built models (NLU accuracy, red-flag set, embeddings)
 	$(call PYTEST,-m "model and not integration and not browser")
 
-integration: $(VENV)/.installed $(MODEL) ## Real Rasa and action servers over HTTP
+integration: $(VENV)/.installed $(MODEL) web haproxy ## Real Rasa and action servers over HTTP (and the cluster)
 	$(call PYTEST,-m integration)
 
 browser: $(VENV)/.installed $(MODEL) web chromium ## Debian's Chromium against the real servers
@@ -115,7 +121,7 @@ purge: $(VENV)/.installed ## Delete conversations older than RETENTION_DAYS (off
 review: $(VENV)/.installed ## Staff review: escalations first, questions, failures
 	bin/with-settings $(PY) -m clinic_assistant.staff_review
 
-bench: setup chromium ## Benchmarks; writes bench/report/report.md and pictures
+bench: setup chromium haproxy ## Benchmarks; writes bench/report/report.md and pictures
 	$(PY) -m bench.run
 
 clean: ## Remove built files (venv, models, state)

@@ -203,7 +203,11 @@ def main() -> None:
     console = console_bench.measure(work)
     with (REPORT / "report.md").open("a", encoding="utf-8") as report:
         report.write("\n" + "\n".join(console_bench.report_lines(console)) + "\n")
-    print(f"report: {REPORT / 'report.md'}")
+    print("cluster ...", flush=True)
+    from bench.cluster_bench import main as cluster_bench
+
+    cluster_bench()  # bench/report/cluster.md
+    print(f"report: {REPORT / 'report.md'} and {REPORT / 'cluster.md'}")
 
     print("red flags on the blind sets, beside today's detector ...", flush=True)
     from bench.red_flags import main as red_flags_bench

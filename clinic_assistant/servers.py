@@ -56,6 +56,12 @@ class ServerProcess:
 
     def start(self, timeout_s: float = 300.0) -> ServerProcess:
         """Start the process and wait until ``ready_url`` answers."""
+        self.spawn()
+        self.wait_ready(timeout_s)
+        return self
+
+    def spawn(self) -> ServerProcess:
+        """Start the process without waiting for it to be ready."""
         self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = open_private(self.log_path)
         self.process = subprocess.Popen(
@@ -69,7 +75,6 @@ class ServerProcess:
             umask=PRIVATE_UMASK,
         )
         log.close()
-        self.wait_ready(timeout_s)
         return self
 
     def wait_ready(self, timeout_s: float) -> float:

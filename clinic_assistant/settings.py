@@ -139,6 +139,17 @@ class Settings:
     #: Key that signs web chat session ids (empty: a random key kept in
     #: .state/web-session.key, made on first start).
     web_session_secret: str = ""
+    #: Redis for the cluster's conversation locks (clinic_assistant.locks).
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Redis that relays socket.io replies between replicas; empty: one process only.
+    socketio_redis_url: str = ""
+    #: Seconds a lock lease lasts unless renewed: how long a dead replica's lock stays.
+    lock_lease_s: float = 5.0
+    #: ``make run-cluster``: Rasa replicas behind HAProxy, the front door's port, the
+    #: PostgreSQL database they share.
+    replicas: int = 2
+    cluster_port: int = 8000
+    cluster_db_url: str = "postgresql://postgres@127.0.0.1:5432/test"
 
     @property
     def db_dialect(self) -> str:
@@ -168,6 +179,9 @@ class Settings:
             "STAFF_PORT": str(self.console.port),
             "WEB_RASA_URL": self.web_rasa_url,
             "WEB_ALLOWED_ORIGINS": ",".join(self.web_allowed_origins),
+            "REDIS_URL": self.redis_url,
+            "SOCKETIO_REDIS_URL": self.socketio_redis_url,
+            "LOCK_LEASE_S": str(self.lock_lease_s),
         }
 
     def shell_exports(self) -> str:
@@ -199,6 +213,22 @@ def _port(env: Mapping[str, str], key: str, default: int) -> int:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"{key} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _redis_url(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(key, "").strip()
+    if raw and not re.match(r"rediss?://", raw):
+        raise SettingsError(f"{key} must start with redis:// or rediss://, got {raw!r}")
+    return raw or default
+
+
+def _whole(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 32:
+        raise SettingsError(f"{key} must be a whole number from 1 to 32, got {raw!r}")
     return int(raw)
 
 
@@ -334,6 +364,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rest_token=env.get("REST_TOKEN", "").strip(),
         rest_rate_limit=int(rate_limit),
         web_session_secret=session_secret,
+        redis_url=_redis_url(env, "REDIS_URL", base.redis_url),
+        socketio_redis_url=_redis_url(env, "SOCKETIO_REDIS_URL", ""),
+        lock_lease_s=_positive_number(env, "LOCK_LEASE_S", base.lock_lease_s),
+        replicas=_whole(env, "REPLICAS", base.replicas),
+        cluster_port=_port(env, "CLUSTER_PORT", base.cluster_port),
+        cluster_db_url=text("CLUSTER_DB_URL", base.cluster_db_url),
     )
 
 

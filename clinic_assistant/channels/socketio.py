@@ -42,7 +42,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from sanic import Blueprint, Sanic
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from clinic_assistant.channels import web_sessions
 from clinic_assistant.channels.handling import (
@@ -154,6 +154,12 @@ class ClinicSocketIOInput(SocketIOInput):
             # [] and "*" both make python-engineio accept every origin.
             raise ValueError("ClinicSocketIOInput needs a list of allowed origins, not [] or '*'")
         sio.eio.cors_allowed_origins = origins
+        relay = get_settings().socketio_redis_url
+        if relay:
+            # Several replicas (make run-cluster): rooms are shared through Redis, so
+            # a reply reaches the patient's browser whichever replica it is on.
+            sio.manager = AsyncRedisManager(relay)
+            sio.manager.set_server(sio)
 
         @blueprint.listener("before_server_start")
         async def remember_app(app: Sanic, _loop: Any) -> None:
