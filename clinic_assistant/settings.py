@@ -223,7 +223,7 @@ def _redis_url(env: Mapping[str, str], key: str, default: str) -> str:
     return raw or default
 
 
-def _whole(env: Mapping[str, str], key: str, default: int) -> int:
+def _replica_count(env: Mapping[str, str], key: str, default: int) -> int:
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -367,7 +367,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=_redis_url(env, "REDIS_URL", base.redis_url),
         socketio_redis_url=_redis_url(env, "SOCKETIO_REDIS_URL", ""),
         lock_lease_s=_positive_number(env, "LOCK_LEASE_S", base.lock_lease_s),
-        replicas=_whole(env, "REPLICAS", base.replicas),
+        replicas=_replica_count(env, "REPLICAS", base.replicas),
         cluster_port=_port(env, "CLUSTER_PORT", base.cluster_port),
         cluster_db_url=text("CLUSTER_DB_URL", base.cluster_db_url),
     )
