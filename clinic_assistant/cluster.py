@@ -208,8 +208,8 @@ def main() -> int:
         db_url=settings.cluster_db_url,
         redis_url=settings.redis_url,
         bind_host=settings.bind_host,
-        # Only the REST channel's token; never written anywhere but the 0600 config.
-        rest_token=os.environ.get("REST_TOKEN", ""),
+        # The REST channel's token; written nowhere but the 0600 config.
+        rest_token=settings.rest_token,
     )
     stopping = False
 
