@@ -125,12 +125,12 @@ def run(port: int, db: Path, logs: List[Path]) -> Dict[str, str]:
     out["client hangs up during an emergency"] = (
         "escalation recorded" if rows else "no escalation record"
     )
-    for body in [
+    for text_body in [
         json.dumps({"sender": "probe-log", "message": {"text": CANARY}}),
         json.dumps({"sender": "probe-log2", "message": CANARY + " \ud800"}),
         json.dumps({"sender": "probe-log3", "message": "/" + CANARY}),
     ]:
-        _post(port, body.encode())
+        _post(port, text_body.encode())
     time.sleep(1)
     found = [log.name for log in logs if CANARY in log.read_text("utf-8", "replace")]
     out["canary text in logs (3 failure paths)"] = ", ".join(found) if found else "in no log"

@@ -258,13 +258,13 @@ def test_patient_text_reaches_no_log_on_any_failure_path(stack: Stack) -> None:
     for body in paths:
         post(stack.rasa_port, body.encode())
     post(stack.rasa_port, json.dumps({"sender": "log-6", "message": canary}).encode(), "text/plain")
-    body = json.dumps({"sender": "log-7", "message": canary + " I cannot swallow"}).encode()
+    raw = json.dumps({"sender": "log-7", "message": canary + " I cannot swallow"}).encode()
     with socket.create_connection(("127.0.0.1", stack.rasa_port), timeout=10) as client:
         client.sendall(
             b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
+            + f"Content-Length: {len(raw)}\r\n\r\n".encode()
+            + raw
         )
     wait_for_rows(stack, ESCALATION_ROWS, "log-7")
     time.sleep(1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict
+
 import pytest
 
 from clinic_assistant.text.incoming import prepare, too_long_reply
@@ -13,7 +15,7 @@ from clinic_assistant.text.payloads import (
     screen_payload,
 )
 
-RESPONSES = {
+RESPONSES: Dict[str, Any] = {
     "utter_greet": [
         {
             "text": "Hi",
