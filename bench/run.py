@@ -195,6 +195,10 @@ def main() -> None:
     figures["worst_case"] = worst_case.measure()
     print("fuzzing (long profile) ...", flush=True)
     figures["fuzz"] = fuzz_long.run()
+    print("emergency turns ...", flush=True)
+    from bench.escalation_bench import measure as emergency_turns
+
+    figures["emergency"] = emergency_turns(work)
     latency_picture({k: v for k, v in samples.items() if len(v) > 1}, REPORT / "latency.png")
     write_report(designs, red, figures, len(examples), len(cases))
     print("staff console (100,000 conversations) ...", flush=True)
@@ -285,6 +289,28 @@ def write_report(designs: Dict[str, Any], red: Any, f: Dict[str, Any], n: int, m
         "",
         "![latency](latency.png)",
     ]
+    if "emergency" in f:
+        e = f["emergency"]
+        lines += [
+            "",
+            "## Emergency turns under load (bench/escalation_bench.py)",
+            "",
+            "Each message a new conversation's danger sign, so a new escalation record each.",
+            "",
+            "| clients at once | p50 | p95 | max | messages/s |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {key} | {v['p50_ms']:.0f} ms | {v['p95_ms']:.0f} ms | {v['max_ms']:.0f} ms | "
+            f"{v['msgs_per_s']:.1f} |"
+            for key, v in e.items()
+            if key != "records"
+        ]
+        lines += [
+            "",
+            f"Escalation records written: {e['records']['recorded']:.0f} of "
+            f"{e['records']['sent']:.0f} sent.",
+        ]
     if "browser" in f:
         b = f["browser"]
         lines += [

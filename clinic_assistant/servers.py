@@ -12,6 +12,7 @@ start real servers with the same helpers, on free ports (:func:`local_settings`)
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
@@ -143,7 +144,19 @@ def local_settings(
         "WEB_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port}",
         **extra,
     }
-    return load_settings({**(os.environ if env is None else env), **overrides})
+    return with_action_token(load_settings({**(os.environ if env is None else env), **overrides}))
+
+
+def with_action_token(settings: Settings) -> Settings:
+    """``settings`` with an ACTION_SERVER_TOKEN: the configured one, or a fresh one.
+
+    Rasa and the action server started from one process share it through their
+    environment (``endpoint_env``), so ``make run`` and the tests need no setting;
+    servers on separate hosts set the same ACTION_SERVER_TOKEN on both.
+    """
+    if settings.action_server_token:
+        return settings
+    return replace(settings, action_server_token=secrets.token_urlsafe(32))
 
 
 def _reach(settings: Settings, port: int, path: str) -> str:
@@ -181,15 +194,13 @@ def rasa_server(settings: Settings, log_path: Path, model: Path = DEFAULT_MODEL)
 
 
 def action_server(settings: Settings, log_path: Path) -> ServerProcess:
-    """The rasa-sdk action server with the project's actions."""
+    """The rasa-sdk action server with the project's actions, bound and token-checked."""
     return ServerProcess(
         name="action server",
         command=[
-            str(VENV_BIN / "rasa"),
-            "run",
-            "actions",
-            "--actions",
-            "actions",
+            sys.executable,
+            "-m",
+            "clinic_assistant.action_server",
             "--port",
             str(settings.action_port),
         ],
@@ -236,7 +247,7 @@ def assistant_servers(settings: Settings, logs: Path) -> List[ServerProcess]:
 
 def main() -> int:
     """Run everything with the settings' defaults until Ctrl-C or a server dies."""
-    settings = get_settings()
+    settings = with_action_token(get_settings())
     os.umask(PRIVATE_UMASK)
     private_dir(STATE_DIR)
     logs = STATE_DIR / "logs"

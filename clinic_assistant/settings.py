@@ -6,6 +6,7 @@ message that names the variable, so a broken deployment never starts half-workin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = PROJECT_ROOT / ".state"
@@ -106,6 +108,24 @@ class Settings:
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_from: str = "assistant@clinic.invalid"
+    #: STARTTLS (certificate verified) before sending; required for a relay that
+    #: is not on this machine, and whenever a login is set.
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    #: CA bundle that signs the relay's certificate (empty: the system's).
+    smtp_ca_file: str = ""
+    #: Key of the HMAC-SHA256 signature on webhook notices (X-Clinic-Signature);
+    #: required for a webhook that is not on this machine.
+    escalation_webhook_secret: str = field(default="", repr=False)
+    #: New escalation records one conversation may start per day; beyond, repeats
+    #: are merged into its latest record (never dropped).
+    escalation_max_records_per_conversation: int = 3
+    #: A notice still "pending" after this many minutes was cut off: staff tools flag it.
+    escalation_pending_stale_minutes: float = 10.0
+    #: Shared secret Rasa sends the action server (``Authorization: Bearer ...``);
+    #: empty: the action server refuses to start (``make run`` makes one per run).
+    action_server_token: str = field(default="", repr=False)
     #: Seconds one notification attempt may take, and how many attempts in all.
     notify_timeout_s: float = 5.0
     notify_attempts: int = 3
@@ -162,6 +182,7 @@ class Settings:
             "ASSISTANT_DB_URL": self.db_url,
             "TRACKER_DIALECT": self.db_dialect,
             "ACTION_SERVER_URL": self.action_server_url,
+            "ACTION_SERVER_TOKEN": self.action_server_token,
         }
 
     def server_env(self) -> dict[str, str]:
@@ -204,6 +225,35 @@ def _positive_number(env: Mapping[str, str], key: str, default: float) -> float:
         raise SettingsError(f"{key} must be a number, got {raw!r}") from exc
     if value <= 0:
         raise SettingsError(f"{key} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{key} must be true or false, got {raw!r}")
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine's own addresses (localhost, 127.0.0.0/8, ::1)."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _secret(env: Mapping[str, str], key: str, minimum: int = 16) -> str:
+    value = env.get(key, "").strip()
+    if value and (len(value) < minimum or not re.fullmatch(r"[\x21-\x7e]+", value)):
+        raise SettingsError(f"{key} must be at least {minimum} printable characters, no spaces")
     return value
 
 
@@ -335,16 +385,56 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if session_secret and len(session_secret) < 32:
         raise SettingsError("WEB_SESSION_SECRET must be at least 32 characters long")
     webhook = text("ESCALATION_WEBHOOK_URL", "")
-    if webhook and not re.match(r"https?://", webhook):
-        raise SettingsError("ESCALATION_WEBHOOK_URL must start with http:// or https://")
+    webhook_secret = _secret(env, "ESCALATION_WEBHOOK_SECRET")
+    if webhook:
+        parsed = urlsplit(webhook)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise SettingsError("ESCALATION_WEBHOOK_URL must be an http(s):// URL with a host")
+        remote = not is_loopback(parsed.hostname)
+        if remote and parsed.scheme != "https":
+            raise SettingsError(
+                "ESCALATION_WEBHOOK_URL must use https:// for a host other than this machine"
+            )
+        if remote and not webhook_secret:
+            raise SettingsError(
+                "ESCALATION_WEBHOOK_SECRET must be set to sign notices to a remote webhook"
+            )
+    smtp_host = text("SMTP_HOST", base.smtp_host)
+    smtp_username = text("SMTP_USERNAME", "")
+    smtp_password = env.get("SMTP_PASSWORD", "")
+    if bool(smtp_username) != bool(smtp_password):
+        raise SettingsError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+    smtp_starttls = _flag(env, "SMTP_STARTTLS", not is_loopback(smtp_host))
+    if not smtp_starttls and (smtp_username or not is_loopback(smtp_host)):
+        raise SettingsError(
+            "SMTP_STARTTLS must be true for a mail relay other than this machine or with a login"
+        )
+    smtp_ca_file = text("SMTP_CA_FILE", "")
+    if smtp_ca_file and not Path(smtp_ca_file).is_file():
+        raise SettingsError(f"SMTP_CA_FILE must be a readable file, got {smtp_ca_file!r}")
+    max_records = _positive_number(
+        env, "ESCALATION_MAX_RECORDS_PER_CONVERSATION", base.escalation_max_records_per_conversation
+    )
+    if max_records != int(max_records):
+        raise SettingsError("ESCALATION_MAX_RECORDS_PER_CONVERSATION must be a whole number")
     return Settings(
         clinic=clinic,
         db_url=text("ASSISTANT_DB_URL", base.db_url),
         escalation_webhook_url=webhook,
         escalation_email_to=text("ESCALATION_EMAIL_TO", ""),
-        smtp_host=text("SMTP_HOST", base.smtp_host),
-        smtp_port=int(_positive_number(env, "SMTP_PORT", base.smtp_port)),
+        smtp_host=smtp_host,
+        smtp_port=_port(env, "SMTP_PORT", base.smtp_port),
         smtp_from=text("SMTP_FROM", base.smtp_from),
+        smtp_starttls=smtp_starttls,
+        smtp_username=smtp_username,
+        smtp_password=smtp_password,
+        smtp_ca_file=smtp_ca_file,
+        escalation_webhook_secret=webhook_secret,
+        escalation_max_records_per_conversation=int(max_records),
+        escalation_pending_stale_minutes=_positive_number(
+            env, "ESCALATION_PENDING_STALE_MINUTES", base.escalation_pending_stale_minutes
+        ),
+        action_server_token=_secret(env, "ACTION_SERVER_TOKEN", minimum=24),
         notify_timeout_s=_positive_number(env, "ESCALATION_NOTIFY_TIMEOUT", base.notify_timeout_s),
         notify_attempts=int(attempts),
         action_server_url=text("ACTION_SERVER_URL", f"http://localhost:{action_port}/webhook"),

@@ -18,19 +18,21 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
 from clinic_assistant.contract import (
     EMERGENCY,
+    ESCALATION_REF_SLOT,
     FALLBACK_INTENT,
     OUT_OF_SCOPE_INTENT,
     RED_FLAG_INTENTS,
     UNREADABLE_INTENT,
     escalation_of,
 )
-from clinic_assistant.escalations.store import get_engine, list_escalations
+from clinic_assistant.escalations.store import find_by_refs, get_engine, stale_pending
 from clinic_assistant.settings import get_settings
 
 #: Intents and responses that mean the patient did not get an answer.
@@ -60,6 +62,8 @@ class Review:
     failures: List[Dict[str, Any]] = field(default_factory=list)
     conversations: int = 0
     gave_up: int = 0
+    #: Escalations whose notice never went out (the action server stopped mid-way).
+    stale_notices: List[Dict[str, Any]] = field(default_factory=list)
 
 
 def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
@@ -77,7 +81,7 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
             EVENTS.c.data,
         )
         .where(EVENTS.c.timestamp >= since_ts)
-        .where(EVENTS.c.type_name.in_(("user", "bot", "action")))
+        .where(EVENTS.c.type_name.in_(("user", "bot", "action", "slot")))
         .order_by(EVENTS.c.id)
     )
     asked: Counter[str] = Counter()
@@ -114,8 +118,16 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
                             "symptoms": list(escalation.symptoms),
                             "message": (last_user.get(sender) or {}).get("text"),
                             "notification": "no record (action server down?)",
+                            "ref": None,
                         }
                     )
+            elif kind == "slot" and data.get("name") == ESCALATION_REF_SLOT:
+                # The action sets the reference right after the escalation's reply.
+                for escalation in reversed(review.escalations):
+                    if escalation["conversation"] == sender:
+                        if escalation["ref"] is None:
+                            escalation["ref"] = data.get("value")
+                        break
             elif kind == "action" and action == GAVE_UP:
                 review.gave_up += 1
     _attach_records(review, db_url, since_ts)
@@ -127,18 +139,23 @@ def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
 
 
 def _attach_records(review: Review, db_url: Optional[str], since_ts: float) -> None:
-    """Add each escalation's notification status from its database record."""
+    """Add each escalation's record (joined on its reference) and the stale notices."""
+    age = timedelta(minutes=get_settings().escalation_pending_stale_minutes)
     try:
-        records = list_escalations(limit=10_000, db_url=db_url)
+        records = find_by_refs([e["ref"] for e in review.escalations if e["ref"]], db_url=db_url)
+        stale = stale_pending(age, db_url=db_url)
     except sa.exc.SQLAlchemyError:
         return
     for escalation in review.escalations:
-        for record in records:
-            close = abs(record.created_at.timestamp() - float(escalation["at"] or 0)) < 120
-            if record.conversation_id == escalation["conversation"] and close:
-                escalation["notification"] = record.notification_status
-                escalation["acknowledged"] = record.acknowledged_at is not None
-                break
+        record = records.get(escalation["ref"] or "")
+        if record is not None:
+            escalation["notification"] = record.notification_status
+            escalation["acknowledged"] = record.acknowledged_at is not None
+            escalation["record"] = record.id
+    review.stale_notices = [
+        {"record": record.id, "level": record.level, "since": record.last_seen_at.isoformat()}
+        for record in stale
+    ]
 
 
 def printable(value: Any) -> str:
@@ -174,6 +191,12 @@ def render(review: Review) -> str:
             f"{printable(e['notification'])}"
         )
         lines.append(f'      "{printable(e["message"])}"')
+    if review.stale_notices:
+        lines += ["", f"NOTICES NEVER SENT ({len(review.stale_notices)}): call these patients"]
+        lines += [
+            f"  record #{n['record']} [{n['level'].upper()}] pending since {n['since']}"
+            for n in review.stale_notices
+        ]
     lines += ["", "WHAT PATIENTS ASK"]
     lines += [f"  {count:4d}  {printable(name)}" for name, count in review.questions] or [
         "  (nothing yet)"

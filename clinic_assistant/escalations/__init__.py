@@ -1,7 +1,9 @@
-"""Escalation records: a row per red-flag message, and the notice sent to the clinic.
+"""Escalations: what happens after a patient reports a danger sign.
 
-``store`` keeps the records (table ``escalations`` in the database at
-``Settings.db_url``); ``notifier`` tells the clinic by webhook and/or email and
-writes every outcome back to the record. The action server's
-``action_record_escalation`` (actions/escalation.py) uses both.
+``model.Escalation`` is the one type (a conversation's escalation, repeats merged);
+``service.EscalationService`` validates, records and notifies in the background
+and gives staff acknowledge/resolve; ``store`` keeps the ``escalations`` table in
+the database at ``Settings.db_url``; ``notifier`` tells the clinic (signed webhook,
+email over STARTTLS) and writes the outcome back. The action server's
+``action_record_escalation`` (actions/escalation.py) is a thin adapter to the service.
 """

@@ -1,9 +1,12 @@
 """Tell the clinic about an escalation: a webhook POST and/or an email.
 
 What leaves the database is the minimum staff need to act: the escalation's
-id, time, level, symptoms, channel and conversation id. The patient's own words
-stay in the database (staff read them in the staff tools); they are never sent
-and never logged.
+id and reference, times, count, level, symptoms and channel. The patient's own
+words stay in the database (staff read them in the staff tools); they are never
+sent and never logged. Webhook notices are signed (:data:`SIGNATURE_HEADER`)
+when ``ESCALATION_WEBHOOK_SECRET`` is set, which it must be for a remote URL;
+email goes over verified STARTTLS (with a login when one is set) to any relay
+that is not on this machine.
 
 Each configured channel gets ``Settings.notify_attempts`` attempts, each bounded
 by ``Settings.notify_timeout_s``, with a short doubling pause between them.
@@ -15,17 +18,22 @@ its error, for staff tools to show, not an exception in a patient's conversation
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import logging
 import smtplib
+import ssl
+import time
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
 
 from clinic_assistant.escalations import store
+from clinic_assistant.escalations.model import Escalation
 from clinic_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,51 +45,87 @@ DEFAULT_BACKOFF_S = 0.5
 RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
-@dataclass(frozen=True)
-class EscalationNotice:
-    """What the clinic is told: deliberately without the patient's message."""
+#: The webhook's signature header: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` over
+#: ``"<t>." + body`` with ``ESCALATION_WEBHOOK_SECRET`` (see :func:`verify_signature`).
+SIGNATURE_HEADER = "X-Clinic-Signature"
+#: How old a signed notice a receiver should still accept (replay bound).
+SIGNATURE_TOLERANCE_S = 300
 
-    escalation_id: Optional[int]  # None when the database write failed
-    created_at: datetime
-    level: str
-    symptoms: Tuple[str, ...]
-    channel: Optional[str]
-    conversation_id: str
 
-    def as_json(self) -> Dict[str, Any]:
-        """The webhook's JSON body."""
-        return {
-            "type": "escalation",
-            "escalation_id": self.escalation_id,
-            "created_at": self.created_at.isoformat(),
-            "level": self.level,
-            "symptoms": list(self.symptoms),
-            "channel": self.channel,
-            "conversation_id": self.conversation_id,
-        }
+def notice_json(escalation: Escalation) -> Dict[str, Any]:
+    """The webhook's JSON body: what staff need to act, never the patient's words.
 
-    def as_email(self, sender: str, recipients: List[str]) -> EmailMessage:
-        """The email. The subject names no symptom: subjects show up in mail logs."""
-        number = "not recorded" if self.escalation_id is None else f"#{self.escalation_id}"
-        message = EmailMessage()
-        message["Subject"] = f"[Clinic assistant] {self.level.upper()} escalation {number}"
-        message["From"] = sender
-        message["To"] = ", ".join(recipients)
-        message["Date"] = formatdate(localtime=False)
-        # An explicit domain: make_msgid() would otherwise look up this host's FQDN.
-        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-        message.set_content(
-            "A patient reported a danger sign to the clinic assistant and was given "
-            f"the {self.level} instructions.\n\n"
-            f"Escalation: {number}\n"
-            f"Time (UTC): {self.created_at.isoformat()}\n"
-            f"Level: {self.level}\n"
-            f"Symptoms: {', '.join(self.symptoms) or '(none named)'}\n"
-            f"Channel: {self.channel or 'unknown'}\n"
-            f"Conversation: {self.conversation_id}\n\n"
-            "Open the conversation in the staff tools to read what the patient wrote.\n"
-        )
-        return message
+    No conversation id either: for the web chat it is the patient's session
+    token. Staff open the escalation by its id or reference in the staff tools.
+    """
+    return {
+        "type": "escalation",
+        "escalation_id": escalation.id,
+        "ref": escalation.ref,
+        "created_at": escalation.created_at.isoformat(),
+        "last_seen_at": escalation.last_seen_at.isoformat(),
+        "count": escalation.count,
+        "level": escalation.level,
+        "symptoms": list(escalation.symptoms),
+        "channel": escalation.channel,
+    }
+
+
+def notice_body(escalation: Escalation) -> bytes:
+    """The exact bytes POSTed (and signed): compact JSON with sorted keys."""
+    return json.dumps(notice_json(escalation), separators=(",", ":"), sort_keys=True).encode()
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The :data:`SIGNATURE_HEADER` value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    header: Optional[str],
+    body: bytes,
+    *,
+    now: Optional[float] = None,
+    tolerance_s: float = SIGNATURE_TOLERANCE_S,
+) -> bool:
+    """What a receiver does: True only for a fresh, matching signature."""
+    try:
+        fields = dict(part.split("=", 1) for part in (header or "").split(","))
+        timestamp = int(fields["t"])
+        supplied = fields["v1"]
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, supplied)
+
+
+def notice_email(escalation: Escalation, sender: str, recipients: List[str]) -> EmailMessage:
+    """The email. The subject names no symptom: subjects show up in mail logs."""
+    number = "not recorded" if escalation.id is None else f"#{escalation.id}"
+    message = EmailMessage()
+    message["Subject"] = f"[Clinic assistant] {escalation.level.upper()} escalation {number}"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    # An explicit domain: make_msgid() would otherwise look up this host's FQDN.
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    repeats = f" ({escalation.count} messages)" if escalation.count > 1 else ""
+    message.set_content(
+        "A patient reported a danger sign to the clinic assistant and was given "
+        f"the {escalation.level} instructions.\n\n"
+        f"Escalation: {number}, reference {escalation.ref}{repeats}\n"
+        f"First reported (UTC): {escalation.created_at.isoformat()}\n"
+        f"Last reported (UTC): {escalation.last_seen_at.isoformat()}\n"
+        f"Level: {escalation.level}\n"
+        f"Symptoms: {', '.join(escalation.symptoms) or '(none named)'}\n"
+        f"Channel: {escalation.channel or 'unknown'}\n\n"
+        "Open the escalation in the staff tools to read what the patient wrote.\n"
+    )
+    return message
 
 
 @dataclass(frozen=True)
@@ -127,6 +171,11 @@ class Notifier:
         self._smtp_host = settings.smtp_host
         self._smtp_port = settings.smtp_port
         self._smtp_from = settings.smtp_from
+        self._smtp_starttls = settings.smtp_starttls
+        self._smtp_username = settings.smtp_username
+        self._smtp_password = settings.smtp_password
+        self._smtp_ca_file = settings.smtp_ca_file
+        self._webhook_secret = settings.escalation_webhook_secret
         self._timeout_s = settings.notify_timeout_s
         self._attempts = max(1, settings.notify_attempts)
         self._backoff_s = backoff_s
@@ -142,7 +191,7 @@ class Notifier:
         """The status a new record starts with."""
         return "pending" if self.configured else "not_configured"
 
-    async def notify(self, notice: EscalationNotice) -> NotificationResult:
+    async def notify(self, notice: Escalation) -> NotificationResult:
         """Deliver ``notice`` on every configured channel and record the outcome.
 
         Never raises (except on cancellation): every failure ends up in the
@@ -151,12 +200,12 @@ class Notifier:
         try:
             result = await self._deliver(notice)
         except Exception as error:  # a bug here must still leave a trace on the record
-            logger.exception("Escalation %s: notifying the clinic crashed", notice.escalation_id)
+            logger.exception("Escalation %s: notifying the clinic crashed", notice.id)
             result = NotificationResult("failed", 0, f"internal error: {type(error).__name__}")
         await self._write_back(notice, result)
         return result
 
-    async def _deliver(self, notice: EscalationNotice) -> NotificationResult:
+    async def _deliver(self, notice: Escalation) -> NotificationResult:
         if not self.configured:
             return NotificationResult("not_configured", 0)
         channels: List[Awaitable[_ChannelOutcome]] = []
@@ -177,18 +226,16 @@ class Notifier:
                 if outcome.delivered:
                     logger.info(
                         "Escalation %s: clinic notified by %s after %d attempt(s)",
-                        notice.escalation_id,
+                        notice.id,
                         outcome.name,
                         outcome.attempts,
                     )
             return NotificationResult("sent", attempts, errors or None)
-        logger.error(
-            "Escalation %s: the clinic could not be notified: %s", notice.escalation_id, errors
-        )
+        logger.error("Escalation %s: the clinic could not be notified: %s", notice.id, errors)
         return NotificationResult("failed", attempts, errors)
 
     async def _with_retries(
-        self, name: str, notice: EscalationNotice, attempt: Callable[[], Awaitable[None]]
+        self, name: str, notice: Escalation, attempt: Callable[[], Awaitable[None]]
     ) -> _ChannelOutcome:
         """Run ``attempt`` until it succeeds, fails for good, or attempts run out."""
         error = "no attempt made"
@@ -198,9 +245,7 @@ class Notifier:
                 await asyncio.wait_for(attempt(), timeout=self._timeout_s)
                 return _ChannelOutcome(name, True, number, None)
             except _PermanentFailure as failure:
-                logger.warning(
-                    "Escalation %s: %s refused the notice: %s", notice.escalation_id, name, failure
-                )
+                logger.warning("Escalation %s: %s refused the notice: %s", notice.id, name, failure)
                 return _ChannelOutcome(name, False, number, str(failure))
             except asyncio.TimeoutError:
                 error = f"timed out after {self._timeout_s:g} s"
@@ -212,7 +257,7 @@ class Notifier:
                 error = self._describe(failure)
             logger.warning(
                 "Escalation %s: %s attempt %d of %d failed: %s",
-                notice.escalation_id,
+                notice.id,
                 name,
                 number,
                 self._attempts,
@@ -229,15 +274,19 @@ class Notifier:
             text = text.replace(self._webhook_url, "<webhook url>")
         return text
 
-    async def _webhook(self, notice: EscalationNotice) -> _ChannelOutcome:
-        payload = notice.as_json()
+    async def _webhook(self, notice: Escalation) -> _ChannelOutcome:
+        body = notice_body(notice)
         timeout = aiohttp.ClientTimeout(total=self._timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
 
             async def post() -> None:
                 # No redirects: a notice must not be forwarded to a host nobody chose.
+                headers = {"Content-Type": "application/json"}
+                if self._webhook_secret:
+                    # Signed at each attempt: the timestamp says when it was sent.
+                    headers[SIGNATURE_HEADER] = sign(self._webhook_secret, body, int(time.time()))
                 async with session.post(
-                    self._webhook_url, json=payload, allow_redirects=False
+                    self._webhook_url, data=body, headers=headers, allow_redirects=False
                 ) as response:
                     if 200 <= response.status < 300:
                         return
@@ -248,8 +297,8 @@ class Notifier:
 
             return await self._with_retries("webhook", notice, post)
 
-    async def _email(self, notice: EscalationNotice) -> _ChannelOutcome:
-        message = notice.as_email(self._smtp_from, self._email_to)
+    async def _email(self, notice: Escalation) -> _ChannelOutcome:
+        message = notice_email(notice, self._smtp_from, self._email_to)
 
         async def send() -> None:
             # smtplib blocks: run it in a worker thread so the event loop (the
@@ -262,6 +311,13 @@ class Notifier:
         # The socket timeout ends the worker thread too once wait_for gave up on it.
         try:
             with smtplib.SMTP(self._smtp_host, self._smtp_port, timeout=self._timeout_s) as smtp:
+                if self._smtp_starttls:
+                    # Verified TLS before anything else: the notice names symptoms and
+                    # the login would go in the clear otherwise.
+                    context = ssl.create_default_context(cafile=self._smtp_ca_file or None)
+                    smtp.starttls(context=context)
+                if self._smtp_username:
+                    smtp.login(self._smtp_username, self._smtp_password)
                 refused = smtp.send_message(message)
         except smtplib.SMTPResponseException as error:
             if 500 <= error.smtp_code < 600:
@@ -272,9 +328,9 @@ class Notifier:
         if refused:
             raise _PermanentFailure(f"{len(refused)} recipient(s) refused")
 
-    async def _write_back(self, notice: EscalationNotice, result: NotificationResult) -> None:
+    async def _write_back(self, notice: Escalation, result: NotificationResult) -> None:
         """Store the outcome on the record; if that fails, the log keeps it."""
-        if notice.escalation_id is None:
+        if notice.id is None:
             logger.error(
                 "Unrecorded %s escalation: notification %s after %d attempt(s)%s",
                 notice.level,
@@ -286,7 +342,7 @@ class Notifier:
         try:
             found = await asyncio.to_thread(
                 store.update_notification,
-                notice.escalation_id,
+                notice.id,
                 result.status,
                 result.attempts,
                 result.error,
@@ -296,14 +352,14 @@ class Notifier:
             found = False
             logger.error(
                 "Escalation %s: could not store the outcome (%s): %s",
-                notice.escalation_id,
+                notice.id,
                 type(error).__name__,
                 error,
             )
         if not found:
             logger.error(
                 "Escalation %s: notification %s after %d attempt(s)%s, not on the record",
-                notice.escalation_id,
+                notice.id,
                 result.status,
                 result.attempts,
                 f" ({result.error})" if result.error else "",

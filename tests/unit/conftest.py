@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Dict, List, Tuple
 
@@ -17,6 +18,9 @@ class Webhook:
 
     url: str = ""
     bodies: List[Dict[str, Any]] = field(default_factory=list)
+    #: Each request's exact bytes and headers (for the signature).
+    raw: List[bytes] = field(default_factory=list)
+    headers: List[Dict[str, str]] = field(default_factory=list)
     script: List[Tuple[int, float]] = field(default_factory=list)  # (status, delay in s)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -27,7 +31,10 @@ async def webhook() -> AsyncIterator[Webhook]:
     hook = Webhook()
 
     async def receive(request: web.Request) -> web.Response:
-        hook.bodies.append(await request.json())
+        body = await request.read()
+        hook.raw.append(body)
+        hook.headers.append(dict(request.headers))
+        hook.bodies.append(json.loads(body))
         status, delay = hook.script.pop(0) if hook.script else (200, 0.0)
         if delay:
             # Wait for the delay, or until the test ends, whichever comes first:

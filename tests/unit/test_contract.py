@@ -65,6 +65,14 @@ def test_the_red_flag_names_of_the_domain_are_the_contracts(domain: Dict[str, An
     assert contract.RECORD_ESCALATION_ACTION in domain["actions"]
 
 
+def test_the_escalation_reference_slot_is_set_only_by_the_action(
+    domain: Dict[str, Any],
+) -> None:
+    slot = domain["slots"][contract.ESCALATION_REF_SLOT]
+    assert slot["influence_conversation"] is False  # it must not steer the dialogue
+    assert slot["mappings"] == [{"type": "custom", "action": contract.RECORD_ESCALATION_ACTION}]
+
+
 def test_escalation_responses_carry_the_payload_of_their_level(domain: Dict[str, Any]) -> None:
     with_payload: Set[str] = set()
     for name, variations in domain["responses"].items():

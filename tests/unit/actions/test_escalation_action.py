@@ -1,26 +1,28 @@
-"""action_record_escalation: records the red flag, tells the patient nothing, never waits.
+"""action_record_escalation: a thin adapter that hands the red flag to the service,
+tells the patient nothing, waits for nothing, and returns the reference as a slot.
 
-Trackers are built inline; the database is a tmp SQLite file; the clinic's
-webhook is a real aiohttp server on 127.0.0.1 and an ephemeral port.
+Trackers are built inline with the lexicon's own symptom names; the database is
+a tmp SQLite file; the clinic's webhook is a real aiohttp server on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 
 import pytest
 import pytest_asyncio
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions import escalation
 from actions.escalation import ActionRecordEscalation
+from clinic_assistant.contract import ESCALATION_REF_SLOT
+from clinic_assistant.escalations import service as service_module
 from clinic_assistant.escalations import store
+from clinic_assistant.escalations.model import Escalation, is_ref
 from clinic_assistant.red_flags.lexicon import load_lexicon
 from clinic_assistant.settings import Settings, get_settings
 from tests.unit.conftest import Webhook
@@ -38,6 +40,7 @@ async def configure(
     for key in (
         "ESCALATION_WEBHOOK_URL",
         "ESCALATION_EMAIL_TO",
+        "ESCALATION_WEBHOOK_SECRET",
         "ESCALATION_NOTIFY_TIMEOUT",
         "ESCALATION_NOTIFY_ATTEMPTS",
     ):
@@ -51,22 +54,9 @@ async def configure(
 
     yield apply
     # Nothing may outlive the test's event loop.
-    await asyncio.wait_for(_drain(), timeout=5)
+    assert await service_module.get_service().drain(timeout_s=5)
     get_settings.cache_clear()
     store.dispose_engines()
-
-
-async def _drain() -> None:
-    """Wait for the action's background records and notices."""
-    while pending := escalation.background_tasks():
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_tasks() -> Iterator[None]:
-    """Each test starts with no background work from another."""
-    assert not escalation.background_tasks()
-    yield
 
 
 @pytest.fixture
@@ -87,6 +77,7 @@ def tracker_for(
     text: str = TEXT,
     channel: Optional[str] = "rest",
     sender_id: str = "patient-42",
+    ref: Optional[str] = None,
 ) -> Tracker:
     """A tracker whose latest message is ``text`` with the given NLU result.
 
@@ -108,13 +99,20 @@ def tracker_for(
         {"event": "user", "text": text, "parse_data": latest, "input_channel": channel},
         {"event": "bot", "text": "Call 911 now."},
     ]
-    return Tracker(sender_id, {}, latest, events, False, None, {}, "utter_escalation_emergency")
+    slots = {ESCALATION_REF_SLOT: ref}
+    return Tracker(sender_id, slots, latest, events, False, None, {}, "utter_escalation_emergency")
 
 
-def _only_record() -> store.EscalationRecord:
+async def _only_record() -> Escalation:
+    assert await service_module.get_service().drain(timeout_s=5)
     records = store.list_escalations()
     assert len(records) == 1
     return records[0]
+
+
+def test_trackers_here_name_only_lexicon_symptoms() -> None:
+    with pytest.raises(AssertionError, match="not in the red-flag lexicon"):
+        tracker_for("red_flag_urgent", ["ptosis"])
 
 
 @pytest.mark.parametrize(
@@ -124,44 +122,61 @@ def _only_record() -> store.EscalationRecord:
             "red_flag_emergency",
             "emergency",
             ["difficulty_breathing", "difficulty_swallowing", "difficulty_breathing"],
-            ["difficulty_breathing", "difficulty_swallowing"],
+            ("difficulty_breathing", "difficulty_swallowing"),
         ),
-        ("red_flag_urgent", "urgent", ["drooping_eyelids"], ["drooping_eyelids"]),
+        ("red_flag_urgent", "urgent", ["drooping_eyelids"], ("drooping_eyelids",)),
         # The action ran although the intent is not a red flag: when in doubt, escalate.
-        ("faq/side_effects", "emergency", [], []),
-        (None, "emergency", [], []),
+        ("faq/side_effects", "emergency", [], ()),
+        (None, "emergency", [], ()),
     ],
 )
-async def test_records_the_escalation_and_sends_nothing(
+async def test_records_the_escalation_and_returns_its_reference(
     action: ActionRecordEscalation,
     dispatcher: CollectingDispatcher,
     configure: Callable[..., Settings],
     intent: Optional[str],
     level: str,
     symptoms: List[str],
-    expected_symptoms: List[str],
+    expected_symptoms: tuple,
 ) -> None:
     configure()
 
     events = await action.run(dispatcher, tracker_for(intent, symptoms), {})
 
-    assert events == []
     assert dispatcher.messages == []
-    record = _only_record()
-    assert record.level == level
-    assert record.symptoms == expected_symptoms
-    assert record.message == TEXT
-    assert record.conversation_id == "patient-42"
-    assert record.channel == "rest"
-    await _drain()
-    assert _only_record().notification_status == "not_configured"
+    [event] = events
+    assert event == SlotSet(ESCALATION_REF_SLOT, event["value"]) and is_ref(event["value"])
+    record = await _only_record()
+    assert record.ref == event["value"]
+    assert (record.level, record.symptoms) == (level, expected_symptoms)
+    assert (record.message, record.conversation_id, record.channel) == (TEXT, "patient-42", "rest")
+    assert record.notification_status == "not_configured"
 
 
-async def test_returns_before_a_slow_webhook_answers(
+async def test_a_repeat_reuses_the_slots_reference_and_merges(
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
+    configure: Callable[..., Settings],
+) -> None:
+    configure()
+    [first] = await action.run(dispatcher, tracker_for("red_flag_urgent", ["vision_changes"]), {})
+    await _only_record()
+    [second] = await action.run(
+        dispatcher, tracker_for("red_flag_emergency", ["choking"], ref=first["value"]), {}
+    )
+
+    assert second["value"] == first["value"]
+    record = await _only_record()
+    assert (record.count, record.level) == (2, "emergency")
+    assert record.symptoms == ("vision_changes", "choking")
+
+
+async def test_returns_before_a_slow_webhook_or_database(
     action: ActionRecordEscalation,
     dispatcher: CollectingDispatcher,
     configure: Callable[..., Settings],
     webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     webhook.script = [(200, 0.6)]
     configure(
@@ -169,7 +184,13 @@ async def test_returns_before_a_slow_webhook_answers(
         ESCALATION_NOTIFY_TIMEOUT="3",
         ESCALATION_NOTIFY_ATTEMPTS="1",
     )
+    real = store.record
 
+    def slow(*args: Any, **kwargs: Any) -> store.Recorded:
+        time.sleep(0.4)  # runs in a worker thread, like a database waiting on a lock
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record", slow)
     started = time.perf_counter()
     events = await action.run(
         dispatcher,
@@ -178,30 +199,16 @@ async def test_returns_before_a_slow_webhook_answers(
     )
     elapsed = time.perf_counter() - started
 
-    assert events == [] and dispatcher.messages == []
-    assert elapsed < 0.4, f"run took {elapsed:.2f} s: it waited for the webhook"
-    record = _only_record()
-    assert record.notification_status == "pending"
-    assert escalation.background_tasks(), "the notice is still on its way"
-
-    await _drain()
-
-    record = _only_record()
+    assert len(events) == 1 and dispatcher.messages == []
+    assert elapsed < 0.1, f"run took {elapsed:.2f} s: it waited for the record or the notice"
+    record = await _only_record()
     assert (record.notification_status, record.notification_attempts) == ("sent", 1)
-    assert webhook.bodies == [
-        {
-            "type": "escalation",
-            "escalation_id": record.id,
-            "created_at": record.created_at.isoformat(),
-            "level": "emergency",
-            "symptoms": ["difficulty_breathing"],
-            "channel": "twilio",
-            "conversation_id": "patient-42",
-        }
-    ]
+    assert webhook.bodies[0]["ref"] == events[0]["value"]
+    assert webhook.bodies[0]["escalation_id"] == record.id
+    assert webhook.bodies[0]["channel"] == "twilio"
 
 
-async def test_database_failure_still_notifies_and_never_logs_the_message(
+async def test_a_broken_database_still_notifies_and_never_logs_the_message(
     action: ActionRecordEscalation,
     dispatcher: CollectingDispatcher,
     configure: Callable[..., Settings],
@@ -209,23 +216,18 @@ async def test_database_failure_still_notifies_and_never_logs_the_message(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A table the insert cannot satisfy: SQLAlchemy's error would show the bound
-    # values (the patient's message) unless the store hides them.
-    database = tmp_path / "broken.db"
-    with sqlite3.connect(database) as connection:
-        connection.execute(
-            "CREATE TABLE escalations (id INTEGER PRIMARY KEY, "
-            "message TEXT, required TEXT NOT NULL)"
-        )
-    configure(ASSISTANT_DB_URL=f"sqlite:///{database}", ESCALATION_WEBHOOK_URL=webhook.url)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    configure(
+        ASSISTANT_DB_URL=f"sqlite:///{blocker / 'assistant.db'}", ESCALATION_WEBHOOK_URL=webhook.url
+    )
     caplog.set_level(logging.DEBUG)
 
     events = await action.run(dispatcher, tracker_for("red_flag_urgent", ["drooping_eyelids"]), {})
-    await _drain()
+    assert await service_module.get_service().drain(timeout_s=5)
 
-    assert events == [] and dispatcher.messages == []
-    assert len(webhook.bodies) == 1
-    assert webhook.bodies[0]["escalation_id"] is None
+    assert len(events) == 1 and dispatcher.messages == []
+    assert [body["escalation_id"] for body in webhook.bodies] == [None]
     assert webhook.bodies[0]["level"] == "urgent"
     assert "could not be recorded" in caplog.text
     assert "barely swallow" not in caplog.text
@@ -233,36 +235,7 @@ async def test_database_failure_still_notifies_and_never_logs_the_message(
         assert "barely swallow" not in str(entry.args)
 
 
-async def test_a_slow_database_does_not_hold_up_the_reply(
-    action: ActionRecordEscalation,
-    dispatcher: CollectingDispatcher,
-    configure: Callable[..., Settings],
-    webhook: Webhook,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    configure(ESCALATION_WEBHOOK_URL=webhook.url)
-    record_escalation = store.record_escalation
-
-    def slow_record(**values: Any) -> int:
-        time.sleep(0.4)  # runs in a worker thread, like a database waiting on a lock
-        return record_escalation(**values)
-
-    monkeypatch.setattr(store, "record_escalation", slow_record)
-    monkeypatch.setattr(escalation, "RECORD_WAIT_S", 0.05)
-
-    started = time.perf_counter()
-    events = await action.run(dispatcher, tracker_for("red_flag_emergency", []), {})
-    elapsed = time.perf_counter() - started
-
-    assert events == [] and dispatcher.messages == []
-    assert elapsed < 0.3, f"run took {elapsed:.2f} s: it waited for the database"
-    await _drain()
-    record = _only_record()
-    assert record.notification_status == "sent"
-    assert webhook.bodies[0]["escalation_id"] == record.id
-
-
-async def test_the_action_server_runs_it_and_returns_no_responses(
+async def test_the_action_server_runs_it_and_returns_the_slot(
     configure: Callable[..., Settings],
 ) -> None:
     configure()
@@ -279,17 +252,14 @@ async def test_the_action_server_runs_it_and_returns_no_responses(
         }
     )
 
-    assert response == {"events": [], "responses": []}
-    await _drain()
-    assert _only_record().symptoms == ["difficulty_speaking"]
+    assert response is not None and response["responses"] == []
+    [event] = response["events"]
+    assert (event["event"], event["name"]) == ("slot", ESCALATION_REF_SLOT)
+    record = await _only_record()
+    assert record.symptoms == ("difficulty_speaking",) and record.ref == event["value"]
 
 
 def test_the_action_keeps_no_state() -> None:
     # rasa-sdk shares one action object across conversations: no state on it.
     assert vars(ActionRecordEscalation()) == {}
     assert ActionRecordEscalation().name() == "action_record_escalation"
-
-
-def test_trackers_here_name_only_lexicon_symptoms() -> None:
-    with pytest.raises(AssertionError, match="not in the red-flag lexicon"):
-        tracker_for("red_flag_urgent", ["ptosis"])
