@@ -66,6 +66,11 @@ class EscalationService:
         self._tasks: Set[asyncio.Task[Any]] = set()
 
     # --- From the conversation --------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        """The settings this service was made with."""
+        return self._settings
+
     def sighting(
         self,
         *,
@@ -196,14 +201,12 @@ class EscalationService:
         return store.stale_pending(age, now=now, db_url=self._settings.db_url)
 
 
-_services: Dict[int, EscalationService] = {}
+_current: List[EscalationService] = []
 
 
 def get_service() -> EscalationService:
     """The process's service for the current settings, made on first use."""
     settings = get_settings()
-    service = _services.get(id(settings))
-    if service is None:
-        _services.clear()
-        service = _services[id(settings)] = EscalationService(settings)
-    return service
+    if not _current or _current[0].settings is not settings:
+        _current[:] = [EscalationService(settings)]
+    return _current[0]

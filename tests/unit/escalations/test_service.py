@@ -44,7 +44,7 @@ async def make(tmp_path: Path) -> AsyncIterator[Callable[..., EscalationService]
 
 
 def _settings(service: EscalationService) -> Settings:
-    return service._settings
+    return service.settings
 
 
 def _report(service: EscalationService, **overrides: Any) -> str:
