@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from clinic_assistant.contract import LEVELS
 from clinic_assistant.escalations.model import STATUSES, Escalation, new_ref
 from clinic_assistant.escalations.schema import REF_FROM_ID_PREFIX, aliases, escalations
+from clinic_assistant.escalations.schema import UTCDateTime as UTCDateTime
 from clinic_assistant.escalations.schema import dispose_engines as dispose_engines
 from clinic_assistant.escalations.schema import get_engine as get_engine
 
