@@ -80,8 +80,9 @@ def measure(work: Path, per_client: int = 5) -> Dict[str, Dict[str, float]]:
     rasa = rasa_server(settings, work / "rasa.log", DEFAULT_MODEL)
     results: Dict[str, Dict[str, float]] = {}
     try:
-        actions.start()
-        rasa.start()
+        # Generous: on a loaded shared machine Rasa may take minutes to load.
+        actions.start(timeout_s=600)
+        rasa.start(timeout_s=600)
         say(rasa_port, "warm-up", EMERGENCIES[0])
         sent = 1
         for clients in (8, 16):
