@@ -228,17 +228,6 @@ def _positive_number(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
-def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{key} must be true or false, got {raw!r}")
-
-
 def is_loopback(host: str) -> bool:
     """True for this machine's own addresses (localhost, 127.0.0.0/8, ::1)."""
     host = host.strip().strip("[]").lower()

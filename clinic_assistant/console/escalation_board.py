@@ -142,8 +142,8 @@ def _items(ids: List[int], db_url: Optional[str]) -> List[BoardItem]:
 def for_conversation(conversation_id: str, *, db_url: Optional[str] = None) -> List[BoardItem]:
     """Every escalation of one conversation, newest first."""
     records = store.list_escalations(conversation_id=conversation_id, limit=100, db_url=db_url)
-    states = _states([r.id for r in records], db_url)
-    return [_item(record, states.get(record.id)) for record in records]
+    states = _states([r.id for r in records if r.id is not None], db_url)
+    return [_item(record, states.get(record.id or -1)) for record in records]
 
 
 def get_item(escalation_id: int, *, db_url: Optional[str] = None) -> Optional[BoardItem]:

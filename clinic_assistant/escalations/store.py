@@ -122,15 +122,15 @@ def record(
     engine = get_engine(db_url)
     try:
         with engine.begin() as connection:
-            return _record(connection, sighting, max_new_per_day)
+            return _merge(connection, sighting, max_new_per_day)
     except sa.exc.IntegrityError:
         # Another process opened the conversation's row (or took this ref) in the
         # meantime: once more, which now merges into that row.
         with engine.begin() as connection:
-            return _record(connection, sighting, max_new_per_day)
+            return _merge(connection, sighting, max_new_per_day)
 
 
-def _record(connection: Connection, sighting: Escalation, max_new_per_day: int) -> Recorded:
+def _merge(connection: Connection, sighting: Escalation, max_new_per_day: int) -> Recorded:
     table = escalations
     conversation = table.c.conversation_id == sighting.conversation_id
     latest = sa.select(table).where(conversation).order_by(table.c.id.desc()).limit(1)
@@ -370,3 +370,53 @@ def stale_pending(
     )
     with get_engine(db_url).connect() as connection:
         return [_from_row(row) for row in connection.execute(statement)]
+
+
+# --- The staff console's first API (clinic_assistant/console), kept until it moves
+# to record/acknowledge above. ---------------------------------------------------------
+EscalationRecord = Escalation
+_record = _from_row
+
+
+def record_escalation(
+    *,
+    conversation_id: str,
+    channel: Optional[str],
+    level: str,
+    symptoms: Sequence[str],
+    message: str,
+    notification_status: str = "pending",
+    created_at: Optional[datetime] = None,
+    db_url: Optional[str] = None,
+) -> int:
+    """Record one message's escalation (merged like :func:`record`); its row id."""
+    when = created_at or datetime.now(timezone.utc)
+    sighting = Escalation(
+        ref=new_ref(),
+        conversation_id=conversation_id,
+        channel=channel,
+        level=level,
+        symptoms=tuple(symptoms),
+        message=message,
+        created_at=when,
+        last_seen_at=when,
+        notification_status=notification_status,
+    )
+    recorded = record(sighting, max_new_per_day=10**6, db_url=db_url)
+    assert recorded.escalation.id is not None
+    return recorded.escalation.id
+
+
+def acknowledge_escalation(
+    escalation_id: int,
+    at: Optional[datetime] = None,
+    *,
+    by: str = "staff console",
+    db_url: Optional[str] = None,
+) -> bool:
+    """:func:`acknowledge`; True when this call acknowledged it."""
+    before = get_escalation(escalation_id, db_url=db_url)
+    if before is None or before.acknowledged_at is not None:
+        return False
+    acknowledge(escalation_id, by, at=at, db_url=db_url)
+    return True
