@@ -37,6 +37,15 @@ OUT_OF_SCOPE_INTENT = "out_of_scope"
 SYMPTOM_ENTITY = "red_flag_symptom"
 #: Parse-data key the RedFlagClassifier writes: ``{"level": ..., "symptoms": [...]}``.
 RED_FLAG_KEY = "red_flag"
+#: Parse-data key the RedFlagClassifier writes when a message may describe a danger
+#: sign now but the safety net is unsure: ``{"level": ..., "symptoms": [...]}``.
+#: ClinicNLG then puts the safety line of that level first in the turn's reply.
+RED_FLAG_CHECK_KEY = "red_flag_check"
+#: The safety line, by level (domain/red_flags.yml): what to do if it is happening now.
+SAFETY_LINE_BY_LEVEL: Dict[str, str] = {
+    EMERGENCY: "utter_safety_line_emergency",
+    URGENT: "utter_safety_line_urgent",
+}
 #: Parse-data key the AnswerGate writes: the likeliest answers, ``[{"payload": ...}]``.
 ANSWER_OPTIONS_KEY = "answer_options"
 

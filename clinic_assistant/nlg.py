@@ -13,7 +13,9 @@ the action server is down. On top of the domain's templates it:
   no option worth offering it asks the patient to rephrase instead
   (``utter_clarify_rephrase``), never an empty choice;
 * appends the response named by a response's ``metadata.append`` (the safety
-  note after the side-effect answers).
+  note after the side-effect answers);
+* puts the safety line first in the turn's first reply when the safety net was
+  unsure whether the message describes a danger sign now (``red_flag_check``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -30,7 +33,10 @@ from clinic_assistant.contract import (
     ANSWER_OPTIONS_KEY,
     CLARIFY_RESPONSE,
     ESCALATION_KEY,
+    PAYLOAD_LEVEL,
     PAYLOAD_SYMPTOMS,
+    RED_FLAG_CHECK_KEY,
+    SAFETY_LINE_BY_LEVEL,
     red_flag_of,
 )
 from clinic_assistant.settings import get_settings
@@ -122,7 +128,29 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         if escalation is not None:
             red_flag = red_flag_of(parse_data)
             escalation[PAYLOAD_SYMPTOMS] = list(red_flag.symptoms) if red_flag else []
+        else:
+            line = self.safety_line(parse_data, tracker, slots, output_channel, values)
+            if line:
+                message["text"] = f"{line}\n\n{message.get('text', '')}".rstrip()
         return message
+
+    def safety_line(
+        self,
+        parse_data: Dict[str, Any],
+        tracker: DialogueStateTracker,
+        slots: Dict[str, Any],
+        output_channel: str,
+        values: Dict[str, Any],
+    ) -> Optional[str]:
+        """The safety line for an unsure red flag, for the turn's first reply only."""
+        check = parse_data.get(RED_FLAG_CHECK_KEY)
+        if not isinstance(check, dict):
+            return None
+        response = SAFETY_LINE_BY_LEVEL.get(str(check.get(PAYLOAD_LEVEL)))
+        if response is None or not _first_reply_of_turn(tracker):
+            return None
+        line = self.generate_from_slots(response, slots, output_channel, **values)
+        return str(line["text"]) if line and line.get("text") else None
 
     def clarify_buttons(self, parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
         """The AnswerGate's options as buttons, then "Something else"."""
@@ -132,3 +160,13 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
             if option.get("payload") in self.titles
         ]
         return [*buttons, dict(SOMETHING_ELSE)]
+
+
+def _first_reply_of_turn(tracker: DialogueStateTracker) -> bool:
+    """True when the bot has said nothing since the patient's latest message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return False
+        if isinstance(event, UserUttered):
+            return True
+    return True

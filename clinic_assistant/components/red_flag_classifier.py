@@ -8,6 +8,13 @@ finds a red flag in the message, the intent becomes ``red_flag_emergency`` or
 (``{"level", "symptoms"}``) is added to the parse result. A confident FAQ question
 with a danger sign in it is therefore still escalated. Otherwise nothing changes.
 
+With ``second_opinion`` on (the default), the decision is the safety net's
+(:mod:`clinic_assistant.red_flags.net`): the rules and the sentence-embedding bank
+can each raise a flag and the context tables can lower it. When the net is unsure
+(a message fairly close to a danger sign), the intent is left alone and
+``red_flag_check`` (``{"level", "symptoms"}``) is added, so that the reply starts
+with what to do if it is happening now (ClinicNLG). Off, only the rules decide.
+
 Button payloads (text starting with "/") are left alone. The detector reads the
 spaCy Doc that ``SpacyNLP`` made; without one it tokenizes the text itself.
 Message text is never logged (health information).
@@ -16,7 +23,7 @@ Message text is never logged (health information).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Sequence, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -44,10 +51,12 @@ from clinic_assistant.contract import (
     INTENT_BY_LEVEL,
     PAYLOAD_LEVEL,
     PAYLOAD_SYMPTOMS,
+    RED_FLAG_CHECK_KEY,
     RED_FLAG_KEY,
     SYMPTOM_ENTITY,
 )
 from clinic_assistant.red_flags.detector import Detection, RedFlagDetector
+from clinic_assistant.red_flags.net import SafetyNet
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +107,17 @@ class RedFlagClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """``lexicon``: path of the red-flag lexicon; None = the project's own."""
-        return {"lexicon": None}
+        """``lexicon``: path of the red-flag lexicon (None = the project's own);
+        ``second_opinion``: decide with the safety net (rules + sentence embeddings)."""
+        return {"lexicon": None, "second_opinion": True}
 
-    def __init__(self, config: Dict[str, Any], detector: RedFlagDetector) -> None:
-        """Keeps the config and the (shared) detector."""
+    def __init__(
+        self, config: Dict[str, Any], detector: RedFlagDetector, net: Optional[SafetyNet] = None
+    ) -> None:
+        """Keeps the config, the (shared) detector and, when on, the (shared) safety net."""
         self._config = config
         self._detector = detector
+        self._net = net
 
     @classmethod
     def create(
@@ -116,7 +129,13 @@ class RedFlagClassifier(GraphComponent):
     ) -> RedFlagClassifier:
         """Creates the component; the lexicon is read and compiled here."""
         config = {**cls.get_default_config(), **config}
-        return cls(config, get_detector(config.get("lexicon")))
+        net = None
+        if config.get("second_opinion") and config.get("lexicon") is None:
+            from clinic_assistant.red_flags.net import default_net
+
+            # Fails fast when the verified embedding files are missing (make setup).
+            net = default_net()
+        return cls(config, get_detector(config.get("lexicon")), net)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to learn or add at training time."""
@@ -128,9 +147,25 @@ class RedFlagClassifier(GraphComponent):
             text = message.get(TEXT)
             if not text or not isinstance(text, str) or text.lstrip().startswith("/"):
                 continue  # a button payload: the patient chose, nothing to detect
-            detection = self._detector.detect(self._doc(message, text))
-            if detection.fired:
-                self._apply(message, detection)
+            doc = self._doc(message, text)
+            if self._net is None:
+                detection = self._detector.detect(doc)
+                if detection.fired:
+                    self._apply(message, detection.level, detection.symptoms, detection)
+                continue
+            assessment = self._net.assess(text, doc)
+            if assessment.fired:
+                self._apply(message, assessment.level, assessment.symptoms, assessment.detection)
+            elif assessment.ask_level is not None:
+                message.set(
+                    RED_FLAG_CHECK_KEY,
+                    {
+                        PAYLOAD_LEVEL: assessment.ask_level,
+                        PAYLOAD_SYMPTOMS: list(assessment.ask_symptoms),
+                    },
+                    add_to_output=True,
+                )
+                logger.info("Possible red flag, safety line: level=%s", assessment.ask_level)
         return messages
 
     def _doc(self, message: Message, text: str) -> Any:
@@ -140,8 +175,14 @@ class RedFlagClassifier(GraphComponent):
             return doc
         return self._detector.nlp.make_doc(text)
 
-    def _apply(self, message: Message, detection: Detection) -> None:
-        level = detection.level or EMERGENCY  # a fired detection has a level; else escalate
+    def _apply(
+        self,
+        message: Message,
+        found_level: Optional[str],
+        symptoms: Sequence[str],
+        detection: Optional[Detection],
+    ) -> None:
+        level = found_level or EMERGENCY  # a fired decision has a level; else escalate
         intent = {INTENT_NAME_KEY: INTENT_BY_LEVEL[level], PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [
             entry
@@ -154,16 +195,18 @@ class RedFlagClassifier(GraphComponent):
         name = self.__class__.__name__
         # Keep other extractors' entities (medicines); replace our own if run twice.
         entities = [e for e in message.get(ENTITIES) or [] if e.get(EXTRACTOR) != name]
-        for symptom in detection.symptoms:
-            match = detection.first_match(symptom)
-            if match is None:  # cannot happen: a symptom stands only with a match
-                continue
+        text = message.get(TEXT) or ""
+        for symptom in symptoms:
+            match = detection.first_match(symptom) if detection is not None else None
+            # A symptom raised by the second opinion alone has no rule match: the
+            # entity then spans the whole message.
+            start, end = (match.start_char, match.end_char) if match else (0, len(text))
             entities.append(
                 {
                     ENTITY_ATTRIBUTE_TYPE: SYMPTOM_ENTITY,
                     ENTITY_ATTRIBUTE_VALUE: symptom,
-                    ENTITY_ATTRIBUTE_START: match.start_char,
-                    ENTITY_ATTRIBUTE_END: match.end_char,
+                    ENTITY_ATTRIBUTE_START: start,
+                    ENTITY_ATTRIBUTE_END: end,
                     ENTITY_CONFIDENCE: 1.0,
                     EXTRACTOR: name,
                 }
@@ -171,8 +214,8 @@ class RedFlagClassifier(GraphComponent):
         message.set(ENTITIES, entities, add_to_output=True)
         message.set(
             RED_FLAG_KEY,
-            {PAYLOAD_LEVEL: level, PAYLOAD_SYMPTOMS: list(detection.symptoms)},
+            {PAYLOAD_LEVEL: level, PAYLOAD_SYMPTOMS: list(symptoms)},
             add_to_output=True,
         )
         # Level and canonical names only: never the patient's words.
-        logger.info("Red flag detected: level=%s symptoms=%s", level, list(detection.symptoms))
+        logger.info("Red flag detected: level=%s symptoms=%s", level, list(symptoms))

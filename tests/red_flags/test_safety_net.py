@@ -91,3 +91,24 @@ def test_dev_set_figures_hold(net: SafetyNet) -> None:
     scores = score_cases(cases, system)
     assert scores.recall_or_asked is not None and scores.recall_or_asked >= 0.95
     assert scores.false_alarm_rate is not None and scores.false_alarm_rate <= 0.10
+
+
+def test_the_classifier_decides_with_the_net(net: SafetyNet) -> None:
+    """In the pipeline: a flag from the second opinion escalates; an unsure one adds
+    the safety check the reply renderer turns into the safety line."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from clinic_assistant.components.red_flag_classifier import RedFlagClassifier, get_detector
+    from clinic_assistant.contract import RED_FLAG_CHECK_KEY, red_flag_of
+
+    classifier = RedFlagClassifier({"second_opinion": True}, get_detector(), net)
+    flagged = Message(data={"text": "my left eyelid keeps closing on its own since the botox"})
+    unsure = Message(data={"text": "I have to stop every few words to catch my breath"})
+    plain = Message(data={"text": "how long does it last?"})
+    classifier.process([flagged, unsure, plain])
+    red_flag = red_flag_of(flagged.as_dict())
+    assert red_flag is not None and red_flag.level == "urgent"
+    assert "drooping_eyelids" in red_flag.symptoms
+    assert red_flag_of(unsure.as_dict()) is None
+    assert unsure.get(RED_FLAG_CHECK_KEY)["level"] == "emergency"
+    assert red_flag_of(plain.as_dict()) is None and plain.get(RED_FLAG_CHECK_KEY) is None

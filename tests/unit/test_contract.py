@@ -84,6 +84,9 @@ def test_escalation_responses_carry_the_payload_of_their_level(domain: Dict[str,
     # Exactly the escalation instructions carry it (GUIDE: no other reply does).
     assert with_payload == set(contract.RESPONSE_BY_LEVEL.values())
     assert contract.CLARIFY_RESPONSE in domain["responses"]
+    # The safety lines exist for both levels, and carry no payload (checked above).
+    assert set(contract.SAFETY_LINE_BY_LEVEL) == set(contract.LEVELS)
+    assert set(contract.SAFETY_LINE_BY_LEVEL.values()) <= set(domain["responses"])
 
 
 def test_each_level_has_a_rule_that_answers_then_records(

@@ -113,3 +113,29 @@ def test_every_answer_the_gate_can_offer_has_a_button_title(nlg: ClinicNLG) -> N
     topics = [name.split("/", 1)[1] for name in nlg.responses if name.startswith("utter_faq/")]
     missing = [t for t in topics if f"/faq/{t}" not in nlg.titles]
     assert not missing and "/human_handoff" in nlg.titles
+
+
+@pytest.mark.parametrize(
+    ("level", "words"), [("emergency", "call 911 now"), ("urgent", "(555) 010-0199")]
+)
+async def test_an_unsure_red_flag_puts_the_safety_line_first(
+    nlg: ClinicNLG, level: str, words: str
+) -> None:
+    check = {"red_flag_check": {"level": level, "symptoms": []}}
+    message = await nlg.generate("utter_faq/duration", tracker(check), "rest")
+    assert message is not None
+    line, answer = message["text"].split("\n\n", 1)
+    assert words in line and answer.startswith("Duration:")
+    assert "custom" not in message  # a safety line is not an escalation
+
+
+async def test_the_safety_line_comes_once_per_turn(nlg: ClinicNLG) -> None:
+    from rasa.shared.core.events import BotUttered
+
+    check = {"red_flag_check": {"level": "emergency", "symptoms": []}}
+    said = tracker(check)
+    said.update(BotUttered("first reply"))
+    message = await nlg.generate("utter_faq/duration", said, "rest")
+    assert message is not None and message["text"].startswith("Duration:")
+    plain = await nlg.generate("utter_faq/duration", tracker({}), "rest")
+    assert plain is not None and plain["text"].startswith("Duration:")

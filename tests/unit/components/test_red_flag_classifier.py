@@ -31,8 +31,12 @@ def nlp() -> Language:
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> RedFlagClassifier:
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    # The rules alone (no sentence encoder: a unit test); tests/red_flags covers the net.
     return RedFlagClassifier.create(
-        {}, storage, Resource("red_flag"), ExecutionContext(GraphSchema({}), "test")
+        {"second_opinion": False},
+        storage,
+        Resource("red_flag"),
+        ExecutionContext(GraphSchema({}), "test"),
     )
 
 
