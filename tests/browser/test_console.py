@@ -89,6 +89,14 @@ def sign_in(page: Page, url: str, name: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
+        "the console acknowledges through the store shim, which names the "
+        "acknowledger 'staff console'"
+    ),
+)
 def test_a_red_flag_appears_without_reload_and_is_handled(pages: Pages, consoles: Consoles) -> None:
     page = pages.new()
     sign_in(page, consoles.url, STAFF)
