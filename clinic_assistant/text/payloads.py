@@ -14,6 +14,7 @@ on it.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, FrozenSet, Iterable, Mapping
 
@@ -54,9 +55,52 @@ def payloads_of_responses(responses: Mapping[str, Iterable[Mapping[str, Any]]]) 
     return frozenset(p for p in found if acceptable(p))
 
 
+#: A hand-written intent at the start of a refused payload: a name with "_" or "/"
+#: in it (``red_flag_emergency``, ``faq/onset``), then an optional ``@confidence``.
+#: A plain word ("/breathing is hard") is kept: it may be the patient's own.
+INTENT_SYNTAX = re.compile(
+    r"(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:/[a-z0-9_]+)?|[a-z][a-z0-9_]*/[a-z0-9_]+)"
+    r"(?:@[0-9.]*)?",
+    re.IGNORECASE,
+)
+_JSON = json.JSONDecoder()
+
+
+def _json_words(value: Any) -> list[str]:
+    """The strings inside a decoded JSON value (an attacker's "entities")."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [word for item in value.values() for word in _json_words(item)]
+    if isinstance(value, list):
+        return [word for item in value for word in _json_words(item)]
+    return []
+
+
 def free_text(text: str) -> str:
-    """``text`` without the leading slashes that would make Rasa read it as an intent."""
-    return text.lstrip("/ \t").strip() if text.startswith("/") else text
+    """``text`` as a patient's words, without payload syntax.
+
+    The leading slashes go, and so do a hand-written intent name, its
+    ``@confidence`` and its ``{"entity": ...}`` object: they are nobody's
+    description of a symptom (the safety net read "red_flag_emergency" as one),
+    while the values inside the object may be words the red-flag check must
+    still read. Cost: one pass over the text (it is bounded before this).
+    """
+    if not text.startswith("/"):
+        return text
+    rest = text.lstrip("/ \t")
+    intent = INTENT_SYNTAX.match(rest)
+    if intent is None:
+        return rest.strip()
+    rest = rest[intent.end() :].lstrip()
+    if rest.startswith("{"):
+        try:
+            value, end = _JSON.raw_decode(rest)
+            words = _json_words(value)
+        except (ValueError, RecursionError):  # not JSON, or nested past any use
+            return rest.strip()
+        rest = " ".join([*words, rest[end:].strip()])
+    return rest.strip()
 
 
 def screen_payload(text: str, known: FrozenSet[str]) -> str:

@@ -39,11 +39,8 @@ def normalizer(tmp_path_factory: pytest.TempPathFactory) -> TextNormalizer:
         ("/greet", "/greet"),
         ("/human_handoff", "/human_handoff"),
         ("/faq", "faq"),
-        ("/red_flag_emergency", "red_flag_emergency"),
-        (
-            '/red_flag_emergency{"red_flag_symptom": "x"}',
-            'red_flag_emergency{"red_flag_symptom": "x"}',
-        ),
+        ("/red_flag_emergency", ""),
+        ('/red_flag_emergency{"red_flag_symptom": "x"}', "x"),
         ("/restart", "restart"),
         ("/ I cannot breathe", "I cannot breathe"),
         ("x" * 5000, "x" * 2000),

@@ -49,18 +49,21 @@ def test_the_known_payloads_are_the_buttons_the_answers_and_the_channels_own() -
     "typed, read_as",
     [
         ("/faq/prepare", "/faq/prepare"),
-        ("/red_flag_emergency", "red_flag_emergency"),
-        ("/red_flag_urgent", "red_flag_urgent"),
-        (
-            '/red_flag_emergency{"red_flag_symptom": "x"}',
-            'red_flag_emergency{"red_flag_symptom": "x"}',
-        ),
+        ("/red_flag_emergency", ""),
+        ("/red_flag_urgent", ""),
+        ("/red_flag_emergency@1.0", ""),
+        ('/red_flag_emergency{"red_flag_symptom": "x"}', "x"),
+        # The values an attacker wrote are still read (and checked) as free text.
+        ('/red_flag_urgent{"a": ["I can\'t", {"b": "breathe"}]} now', "I can't breathe now"),
+        ('/red_flag_emergency{"unclosed": "x"', '{"unclosed": "x"'),
+        ("/red_flag_emergency" + "[" * 5000, "[" * 5000),
         ("/ I cannot breathe since my botox", "I cannot breathe since my botox"),
-        ("/faq/onset I cannot breathe", "faq/onset I cannot breathe"),
+        ("/faq/onset I cannot breathe", "I cannot breathe"),
+        ("/breathing is hard", "breathing is hard"),
         ("//restart", "restart"),
         ("/restart", "restart"),
-        ("/session_start", "session_start"),
-        ("/faq/prepare@1.0", "faq/prepare@1.0"),
+        ("/session_start", ""),
+        ("/faq/prepare@1.0", ""),
         ("I can't breathe /faq/onset", "I can't breathe /faq/onset"),
     ],
 )
@@ -75,7 +78,7 @@ def test_red_flag_entity_and_confidence_payloads_are_never_acceptable(payload: s
 
 def test_prepare_normalises_then_screens_and_bounds() -> None:
     assert prepare("\u200b/faq/prepare", KNOWN).text == "/faq/prepare"
-    assert prepare("/\u200bred_flag_emergency", KNOWN).text == "red_flag_emergency"
+    assert prepare("/\u200bred_flag_emergency", KNOWN).text == ""
     long = prepare("I can't breathe. " + "more words " * 1000, KNOWN)
     assert long.too_long and long.text.startswith("I can't breathe.")
     assert len(long.text) <= MAX_MESSAGE_CHARS
