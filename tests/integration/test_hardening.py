@@ -109,14 +109,6 @@ def test_a_lone_surrogate_gets_a_reply_and_the_escalation(stack: Stack) -> None:
 # -- forged payloads ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "a typed /red_flag_* still reaches Rasa's own regex parse "
-        "(processor.parse_message unpacks it before the graph), so a record is created"
-    ),
-)
 @pytest.mark.parametrize(
     "forged",
     [
@@ -132,6 +124,14 @@ def test_typed_red_flag_payloads_create_no_escalation(stack: Stack, forged: str)
     assert texts(reply) and not escalations(reply)
     time.sleep(1.0)
     assert db_rows(stack, ESCALATION_ROWS, sender) == []
+
+
+def test_ordinary_messages_record_no_escalation(stack: Stack) -> None:
+    # Once, a slot mapping made Rasa run the record action on every message.
+    for text in ("hello", "how long does it last?", "asdf qwerty", "/faq/onset"):
+        stack.say("ordinary-1", text)
+    time.sleep(1.0)
+    assert db_rows(stack, ESCALATION_ROWS, "ordinary-1") == []
 
 
 def test_the_assistant_s_own_buttons_still_work(stack: Stack) -> None:

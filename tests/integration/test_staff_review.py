@@ -33,13 +33,6 @@ def test_escalations_first_then_questions_then_failures(stack: Stack) -> None:
     assert "my wife cannot breathe properly" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "the merged record counts more escalations than the test sent (4, not 2)"
-    ),
-)
 def test_escalations_join_their_record_by_the_reference_in_the_conversation(
     stack: Stack,
 ) -> None:

@@ -70,7 +70,12 @@ def test_the_escalation_reference_slot_is_set_only_by_the_action(
 ) -> None:
     slot = domain["slots"][contract.ESCALATION_REF_SLOT]
     assert slot["influence_conversation"] is False  # it must not steer the dialogue
-    assert slot["mappings"] == [{"type": "custom", "action": contract.RECORD_ESCALATION_ACTION}]
+    assert slot["mappings"] == [{"type": "custom"}]
+    # A mapping that names an action makes Rasa's action_extract_slots run that
+    # action on every message: the record action must be run by the rules only.
+    for name, other in domain["slots"].items():
+        for mapping in other.get("mappings") or []:
+            assert mapping.get("action") != contract.RECORD_ESCALATION_ACTION, name
 
 
 def test_escalation_responses_carry_the_payload_of_their_level(domain: Dict[str, Any]) -> None:
