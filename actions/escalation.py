@@ -13,14 +13,18 @@ staff tools find it. Repeats in one conversation reuse the slot's reference.
 from __future__ import annotations
 
 import logging
-from typing import List
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from clinic_assistant.contract import ESCALATION_REF_SLOT, RECORD_ESCALATION_ACTION, red_flag_of
+from clinic_assistant.contract import (
+    ESCALATION_REF_SLOT,
+    RECORD_ESCALATION_ACTION,
+    confirmed_red_flag,
+)
 from clinic_assistant.escalations.service import get_service
 
 logger = logging.getLogger(__name__)
@@ -42,9 +46,10 @@ class ActionRecordEscalation(Action):
         """Schedule the record and the notice; the reference as a slot, at once."""
         try:
             latest = tracker.latest_message or {}
-            red_flag = red_flag_of(latest)
+            red_flag = confirmed_red_flag(latest, _previous_parse_data(tracker))
             if red_flag is None:
                 # Ran after another intent (e.g. from a story): when in doubt, escalate.
+                # (A "yes" to the safety question carries the flag it confirms.)
                 logger.warning(
                     "%s ran without a red flag in the latest message; recording it as an emergency",
                     RECORD_ESCALATION_ACTION,
@@ -65,3 +70,11 @@ class ActionRecordEscalation(Action):
             logger.exception("%s failed", RECORD_ESCALATION_ACTION)
             return []
         return [SlotSet(ESCALATION_REF_SLOT, ref)]
+
+
+def _previous_parse_data(tracker: Tracker) -> Dict[str, Any]:
+    """The parse data of the patient's message before the latest one ({} if none)."""
+    users = [event for event in tracker.events if event.get("event") == "user"]
+    if len(users) < 2:
+        return {}
+    return dict(users[-2].get("parse_data") or {})

@@ -26,6 +26,19 @@ LEVELS: Tuple[str, ...] = (EMERGENCY, URGENT)
 INTENT_BY_LEVEL: Dict[str, str] = {EMERGENCY: "red_flag_emergency", URGENT: "red_flag_urgent"}
 LEVEL_BY_INTENT: Dict[str, str] = {intent: level for level, intent in INTENT_BY_LEVEL.items()}
 RED_FLAG_INTENTS: Tuple[str, ...] = tuple(INTENT_BY_LEVEL.values())
+#: Set by the RedFlagClassifier when a message may describe a danger sign now but
+#: the safety net is unsure: the rules then ask the yes/no safety question of that level.
+CHECK_INTENT_BY_LEVEL: Dict[str, str] = {
+    EMERGENCY: "red_flag_check_emergency",
+    URGENT: "red_flag_check_urgent",
+}
+CHECK_INTENTS: Tuple[str, ...] = tuple(CHECK_INTENT_BY_LEVEL.values())
+#: Set by the RedFlagClassifier when the patient says help has come or it has passed.
+ALL_CLEAR_INTENT = "red_flag_all_clear"
+#: The trained yes / no intents; a bare "yes" / "sí" / "no" is set to them by the
+#: RedFlagClassifier too, so the rules read it against the question just asked.
+AFFIRM_INTENT = "affirm"
+DENY_INTENT = "deny"
 #: Set by the AnswerGate: answers too close to call (clarify with buttons).
 FALLBACK_INTENT = "nlu_fallback"
 #: Set by the AnswerGate: empty, emoji, gibberish or another language.
@@ -41,6 +54,13 @@ RED_FLAG_KEY = "red_flag"
 #: sign now but the safety net is unsure: ``{"level": ..., "symptoms": [...]}``.
 #: ClinicNLG then puts the safety line of that level first in the turn's reply.
 RED_FLAG_CHECK_KEY = "red_flag_check"
+#: Parse-data key the RedFlagClassifier writes on every message: "en" or "es".
+LANGUAGE_KEY = "message_language"
+SPANISH = "es"
+#: Suffix of a response's Spanish variant (``utter_escalation_emergency_es``).
+SPANISH_SUFFIX = "_es"
+#: Inside :data:`RED_FLAG_CHECK_KEY`: the answer the NLU had chosen ("faq/onset"), if any.
+PAYLOAD_ANSWER = "answer"
 #: The safety line, by level (domain/red_flags.yml): what to do if it is happening now.
 SAFETY_LINE_BY_LEVEL: Dict[str, str] = {
     EMERGENCY: "utter_safety_line_emergency",
@@ -54,6 +74,17 @@ ANSWER_OPTIONS_KEY = "answer_options"
 RESPONSE_BY_LEVEL: Dict[str, str] = {
     EMERGENCY: "utter_escalation_emergency",
     URGENT: "utter_escalation_urgent",
+}
+#: The yes/no safety question, by level: the safety line, the answer the patient
+#: asked for (if any), then "Is this happening now?" with Yes / No buttons.
+SAFETY_QUESTION_BY_LEVEL: Dict[str, str] = {
+    EMERGENCY: "utter_safety_question_emergency",
+    URGENT: "utter_safety_question_urgent",
+}
+#: Put first in every later reply of an escalated session, until the all clear.
+REMINDER_BY_LEVEL: Dict[str, str] = {
+    EMERGENCY: "utter_escalation_reminder_emergency",
+    URGENT: "utter_escalation_reminder_urgent",
 }
 CLARIFY_RESPONSE = "utter_clarify"
 #: Records the escalation and notifies the clinic (actions/escalation.py).
@@ -135,3 +166,38 @@ def escalation_of(custom: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
         str(escalation[PAYLOAD_LEVEL]),
         _unique([s for s in symptoms if isinstance(s, str)] if isinstance(symptoms, list) else []),
     )
+
+
+def check_of(parse_data: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
+    """The unsure red flag (:data:`RED_FLAG_CHECK_KEY`) of a parsed message, or None."""
+    check = parse_data.get(RED_FLAG_CHECK_KEY) if parse_data else None
+    if not isinstance(check, Mapping) or check.get(PAYLOAD_LEVEL) not in LEVELS:
+        return None
+    symptoms = check.get(PAYLOAD_SYMPTOMS) or []
+    return RedFlag(
+        str(check[PAYLOAD_LEVEL]),
+        _unique([s for s in symptoms if isinstance(s, str)] if isinstance(symptoms, list) else []),
+    )
+
+
+def confirmed_red_flag(
+    latest: Optional[Mapping[str, Any]], previous: Optional[Mapping[str, Any]]
+) -> Optional[RedFlag]:
+    """The red flag of the latest message, or the one it confirms.
+
+    A "yes" to the safety question carries no danger sign itself: the flag is the
+    unsure one of the message the question was about (``previous``).
+    """
+    found = red_flag_of(latest)
+    if found is not None:
+        return found
+    intent = (latest or {}).get("intent") or {}
+    if isinstance(intent, Mapping) and intent.get("name") == AFFIRM_INTENT:
+        return check_of(previous)
+    return None
+
+
+def language_of(parse_data: Optional[Mapping[str, Any]]) -> str:
+    """The message's language as the RedFlagClassifier read it ("en" by default)."""
+    value = parse_data.get(LANGUAGE_KEY) if parse_data else None
+    return SPANISH if value == SPANISH else "en"

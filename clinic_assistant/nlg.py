@@ -14,36 +14,59 @@ the action server is down. On top of the domain's templates it:
   (``utter_clarify_rephrase``), never an empty choice;
 * appends the response named by a response's ``metadata.append`` (the safety
   note after the side-effect answers);
-* puts the safety line first in the turn's first reply when the safety net was
-  unsure whether the message describes a danger sign now (``red_flag_check``).
+* composes the yes/no safety question (``utter_safety_question_<level>``, when
+  the safety net was unsure whether a message describes a danger sign now): the
+  safety line of its level first, then the answer the patient asked for, if the
+  NLU had one, then the question with its Yes / No buttons;
+* keeps an escalated session escalated: until the patient says help has come or
+  it has passed (``red_flag_all_clear``), each later turn's first reply starts with
+  the short reminder of the instruction (``utter_escalation_reminder_<level>``);
+* answers in Spanish where the message was Spanish and the response has a
+  Spanish variant (``<name>_es``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from clinic_assistant.channels.twilio_text import CHANNEL as TWILIO_CHANNEL
 from clinic_assistant.contract import (
+    ALL_CLEAR_INTENT,
     ANSWER_OPTIONS_KEY,
     CLARIFY_RESPONSE,
     ESCALATION_KEY,
+    LEVELS,
+    PAYLOAD_ANSWER,
     PAYLOAD_LEVEL,
     PAYLOAD_SYMPTOMS,
     RED_FLAG_CHECK_KEY,
+    REMINDER_BY_LEVEL,
     SAFETY_LINE_BY_LEVEL,
-    red_flag_of,
+    SAFETY_QUESTION_BY_LEVEL,
+    SPANISH,
+    SPANISH_SUFFIX,
+    confirmed_red_flag,
+    language_of,
 )
 from clinic_assistant.settings import get_settings
 
 CLARIFY = CLARIFY_RESPONSE
 CLARIFY_REPHRASE = "utter_clarify_rephrase"
 SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
+LEVEL_OF_QUESTION = {name: level for level, name in SAFETY_QUESTION_BY_LEVEL.items()}
+SESSION_START = "action_session_start"
+UNREADABLE = "utter_unreadable"
+#: Replies that ask an English speaker to rephrase or choose: for a Spanish
+#: message, the notice to call the clinic (in Spanish) instead.
+NOT_UNDERSTOOD = frozenset(
+    {CLARIFY, CLARIFY_REPHRASE, "utter_ask_rephrase", "utter_no_luck", "utter_out_of_scope"}
+)
 
 
 def settings_values(output_channel: Optional[str] = None) -> Dict[str, str]:
@@ -110,47 +133,67 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         values = {**settings_values(output_channel), **kwargs}
         slots = tracker.current_slot_values()
         parse_data = tracker.latest_message.parse_data if tracker.latest_message else {}
+        language = language_of(parse_data)
+
+        def render(name: str) -> Optional[Dict[str, Any]]:
+            spanish = f"{name}{SPANISH_SUFFIX}"
+            if language == SPANISH and spanish in self.responses:
+                name = spanish
+            return self.generate_from_slots(name, slots, output_channel, **values)
+
+        def text_of(name: str) -> str:
+            rendered = render(name)
+            return str(rendered.get("text") or "") if rendered else ""
+
+        if language == SPANISH and utter_action in NOT_UNDERSTOOD:
+            # A Spanish question it could not place: the kind notice, in Spanish.
+            utter_action = UNREADABLE
         buttons = self.clarify_buttons(parse_data) if utter_action == CLARIFY else []
         if utter_action == CLARIFY and len(buttons) == 1:
             # Only "Something else" is left: a choice of nothing helps no one.
-            return self.generate_from_slots(CLARIFY_REPHRASE, slots, output_channel, **values)
-        message = self.generate_from_slots(utter_action, slots, output_channel, **values)
+            return render(CLARIFY_REPHRASE)
+        message = render(utter_action)
         if message is None:
             return None
         appended = (message.get("metadata") or {}).pop("append", None)
         if appended:
-            note = self.generate_from_slots(appended, slots, output_channel, **values)
-            if note and note.get("text"):
-                message["text"] = f"{message.get('text', '')}\n\n{note['text']}"
+            note = text_of(appended)
+            if note:
+                message["text"] = f"{message.get('text', '')}\n\n{note}"
         if utter_action == CLARIFY:
             message["buttons"] = buttons
+        if utter_action in LEVEL_OF_QUESTION:
+            message["text"] = self.safety_question_text(
+                LEVEL_OF_QUESTION[utter_action], parse_data, message, text_of
+            )
         escalation = (message.get("custom") or {}).get(ESCALATION_KEY)
         if escalation is not None:
-            red_flag = red_flag_of(parse_data)
+            red_flag = confirmed_red_flag(parse_data, _previous_parse_data(tracker))
             escalation[PAYLOAD_SYMPTOMS] = list(red_flag.symptoms) if red_flag else []
-        else:
-            line = self.safety_line(parse_data, tracker, slots, output_channel, values)
-            if line:
-                message["text"] = f"{line}\n\n{message.get('text', '')}".rstrip()
+        elif _first_reply_of_turn(tracker):
+            level = escalated_level(tracker)
+            intent = (parse_data.get("intent") or {}).get("name")
+            if level is not None and intent != ALL_CLEAR_INTENT:
+                reminder = text_of(REMINDER_BY_LEVEL[level])
+                if reminder:
+                    message["text"] = f"{reminder}\n\n{message.get('text', '')}".rstrip()
         return message
 
-    def safety_line(
+    def safety_question_text(
         self,
+        level: str,
         parse_data: Dict[str, Any],
-        tracker: DialogueStateTracker,
-        slots: Dict[str, Any],
-        output_channel: str,
-        values: Dict[str, Any],
-    ) -> Optional[str]:
-        """The safety line for an unsure red flag, for the turn's first reply only."""
+        question: Dict[str, Any],
+        text_of: Callable[[str], str],
+    ) -> str:
+        """Safety line, then the answer the NLU had chosen (if any), then the question."""
+        parts = [text_of(SAFETY_LINE_BY_LEVEL[level])]
         check = parse_data.get(RED_FLAG_CHECK_KEY)
-        if not isinstance(check, dict):
-            return None
-        response = SAFETY_LINE_BY_LEVEL.get(str(check.get(PAYLOAD_LEVEL)))
-        if response is None or not _first_reply_of_turn(tracker):
-            return None
-        line = self.generate_from_slots(response, slots, output_channel, **values)
-        return str(line["text"]) if line and line.get("text") else None
+        answer = check.get(PAYLOAD_ANSWER) if isinstance(check, dict) else None
+        if isinstance(answer, str) and f"utter_{answer}" in self.responses:
+            parts.append(text_of(f"utter_{answer}"))
+        parts.append(str(question.get("text") or ""))
+        return "\n\n".join(part for part in parts if part)
 
     def clarify_buttons(self, parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
         """The AnswerGate's options as buttons, then "Something else"."""
@@ -160,6 +203,43 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
             if option.get("payload") in self.titles
         ]
         return [*buttons, dict(SOMETHING_ELSE)]
+
+
+def escalated_level(tracker: DialogueStateTracker) -> Optional[str]:
+    """The highest level escalated earlier in this session and not cleared since.
+
+    Read from the replies themselves (the escalation payload in ``custom``), so a
+    session escalated by any path stays escalated; the patient's all clear
+    (``red_flag_all_clear``) ends it. The current turn is not counted.
+    """
+    level: Optional[str] = None
+    events = list(tracker.events)
+    latest = max(
+        (i for i, event in enumerate(events) if isinstance(event, UserUttered)), default=None
+    )
+    for event in events[:latest]:
+        if isinstance(event, ActionExecuted) and event.action_name == SESSION_START:
+            level = None
+        elif isinstance(event, UserUttered):
+            if (event.intent or {}).get("name") == ALL_CLEAR_INTENT:
+                level = None
+        elif isinstance(event, BotUttered):
+            found = ((event.data or {}).get("custom") or {}).get(ESCALATION_KEY) or {}
+            new = found.get(PAYLOAD_LEVEL) if isinstance(found, dict) else None
+            if new in LEVELS and (level is None or LEVELS.index(new) < LEVELS.index(level)):
+                level = str(new)
+    return level
+
+
+def _previous_parse_data(tracker: DialogueStateTracker) -> Dict[str, Any]:
+    """The parse data of the patient's message before the latest one ({} if none)."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            seen += 1
+            if seen == 2:
+                return dict(event.parse_data)
+    return {}
 
 
 def _first_reply_of_turn(tracker: DialogueStateTracker) -> bool:

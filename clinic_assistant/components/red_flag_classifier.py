@@ -11,9 +11,14 @@ with a danger sign in it is therefore still escalated. Otherwise nothing changes
 With ``second_opinion`` on (the default), the decision is the safety net's
 (:mod:`clinic_assistant.red_flags.net`): the rules and the sentence-embedding bank
 can each raise a flag and the context tables can lower it. When the net is unsure
-(a message fairly close to a danger sign), the intent is left alone and
-``red_flag_check`` (``{"level", "symptoms"}``) is added, so that the reply starts
-with what to do if it is happening now (ClinicNLG). Off, only the rules decide.
+(a message fairly close to a danger sign), the intent becomes
+``red_flag_check_<level>`` and ``red_flag_check`` (``{"level", "symptoms",
+"answer"}``) is added: the rules ask the yes/no safety question, which starts with
+what to do if it is happening now and keeps the answer the patient asked for
+(ClinicNLG). A bare "yes" / "no" / "help is here" becomes ``affirm`` / ``deny`` /
+``red_flag_all_clear``, read by the rules against the question just asked. The
+message's language ("en" / "es") is added as ``message_language`` so replies can
+be given in Spanish. Off, only the rules decide.
 
 Button payloads (text starting with "/") are left alone. The detector reads the
 spaCy Doc that ``SpacyNLP`` made; without one it tokenizes the text itself.
@@ -47,18 +52,50 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic_assistant.contract import (
+    AFFIRM_INTENT,
+    ALL_CLEAR_INTENT,
+    CHECK_INTENT_BY_LEVEL,
+    DENY_INTENT,
     EMERGENCY,
     INTENT_BY_LEVEL,
+    LANGUAGE_KEY,
+    PAYLOAD_ANSWER,
     PAYLOAD_LEVEL,
     PAYLOAD_SYMPTOMS,
     RED_FLAG_CHECK_KEY,
     RED_FLAG_KEY,
     SYMPTOM_ENTITY,
 )
+from clinic_assistant.red_flags import cues
 from clinic_assistant.red_flags.detector import Detection, RedFlagDetector
 from clinic_assistant.red_flags.net import SafetyNet
 
 logger = logging.getLogger(__name__)
+
+#: The safety net's reading of a bare answer -> the intent the rules read it as.
+SHORT_ANSWER_INTENTS: Dict[str, str] = {
+    cues.YES: AFFIRM_INTENT,
+    cues.NO: DENY_INTENT,
+    cues.ALL_CLEAR: ALL_CLEAR_INTENT,
+}
+#: The retrieval intent and the parse-data key of its chosen answer.
+RETRIEVAL_INTENT = "faq"
+RESPONSE_SELECTOR = "response_selector"
+
+
+def _chosen_answer(message: Message) -> Optional[str]:
+    """The FAQ answer the NLU chose for the message ("faq/onset"), or None.
+
+    None unless the AnswerGate let the answer through (intent ``faq``): an unsure
+    answer is not worth repeating inside the safety question.
+    """
+    intent = message.get(INTENT) or {}
+    if intent.get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
+        return None
+    selector = (message.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
+    key = (selector.get("response") or {}).get("intent_response_key")
+    return str(key) if isinstance(key, str) and key.startswith(f"{RETRIEVAL_INTENT}/") else None
+
 
 # Rasa's name for an entity's confidence (rasa.shared.nlu.constants has it as
 # ENTITY_ATTRIBUTE_CONFIDENCE = "confidence"; extractors write "confidence_entity").
@@ -154,6 +191,7 @@ class RedFlagClassifier(GraphComponent):
                     self._apply(message, detection.level, detection.symptoms, detection)
                 continue
             assessment = self._net.assess(text, doc)
+            message.set(LANGUAGE_KEY, assessment.language, add_to_output=True)
             if assessment.fired:
                 self._apply(message, assessment.level, assessment.symptoms, assessment.detection)
             elif assessment.ask_level is not None:
@@ -162,11 +200,28 @@ class RedFlagClassifier(GraphComponent):
                     {
                         PAYLOAD_LEVEL: assessment.ask_level,
                         PAYLOAD_SYMPTOMS: list(assessment.ask_symptoms),
+                        PAYLOAD_ANSWER: _chosen_answer(message),
                     },
                     add_to_output=True,
                 )
-                logger.info("Possible red flag, safety line: level=%s", assessment.ask_level)
+                self._set_intent(message, CHECK_INTENT_BY_LEVEL[assessment.ask_level])
+                logger.info("Possible red flag, safety question: level=%s", assessment.ask_level)
+            elif assessment.answer in SHORT_ANSWER_INTENTS:
+                # A bare "yes", "sí, ahorita", "no" or "help is here": the rules read
+                # it against the question the assistant just asked.
+                self._set_intent(message, SHORT_ANSWER_INTENTS[assessment.answer])
         return messages
+
+    @staticmethod
+    def _set_intent(message: Message, name: str) -> None:
+        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != name
+        ]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(intent), *ranking], add_to_output=True)
 
     def _doc(self, message: Message, text: str) -> Any:
         """SpacyNLP's doc when it is of this text (it may be lowercased), else our own."""
@@ -183,14 +238,7 @@ class RedFlagClassifier(GraphComponent):
         detection: Optional[Detection],
     ) -> None:
         level = found_level or EMERGENCY  # a fired decision has a level; else escalate
-        intent = {INTENT_NAME_KEY: INTENT_BY_LEVEL[level], PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [
-            entry
-            for entry in message.get(INTENT_RANKING_KEY) or []
-            if entry.get(INTENT_NAME_KEY) != intent[INTENT_NAME_KEY]
-        ]
-        message.set(INTENT, intent, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [dict(intent), *ranking], add_to_output=True)
+        self._set_intent(message, INTENT_BY_LEVEL[level])
 
         name = self.__class__.__name__
         # Keep other extractors' entities (medicines); replace our own if run twice.

@@ -59,7 +59,12 @@ def test_every_intent_of_the_contract_is_in_the_domain(domain: Dict[str, Any]) -
 
 def test_the_red_flag_names_of_the_domain_are_the_contracts(domain: Dict[str, Any]) -> None:
     red_intents = {name for name in domain["intents"] if name.startswith("red_flag")}
-    assert red_intents == set(contract.RED_FLAG_INTENTS)
+    assert red_intents == {
+        *contract.RED_FLAG_INTENTS,
+        *contract.CHECK_INTENTS,
+        contract.ALL_CLEAR_INTENT,
+    }
+    assert {contract.AFFIRM_INTENT, contract.DENY_INTENT} <= domain["intents"]
     red_entities = {name for name in domain["entities"] if name.startswith("red_flag")}
     assert red_entities == {contract.SYMPTOM_ENTITY}
     assert contract.RECORD_ESCALATION_ACTION in domain["actions"]
@@ -85,9 +90,14 @@ def test_escalation_responses_carry_the_payload_of_their_level(domain: Dict[str,
             payload = escalation_of(variation.get("custom"))
             if payload is not None:
                 with_payload.add(name)
-                assert name == contract.RESPONSE_BY_LEVEL[payload.level]
-    # Exactly the escalation instructions carry it (GUIDE: no other reply does).
-    assert with_payload == set(contract.RESPONSE_BY_LEVEL.values())
+                assert (
+                    name.removesuffix(contract.SPANISH_SUFFIX)
+                    == (contract.RESPONSE_BY_LEVEL[payload.level])
+                )
+    # Exactly the escalation instructions carry it (GUIDE: no other reply does),
+    # in English and in Spanish.
+    instructions = set(contract.RESPONSE_BY_LEVEL.values())
+    assert with_payload == instructions | {f"{n}{contract.SPANISH_SUFFIX}" for n in instructions}
     assert contract.CLARIFY_RESPONSE in domain["responses"]
     # The safety lines exist for both levels, and carry no payload (checked above).
     assert set(contract.SAFETY_LINE_BY_LEVEL) == set(contract.LEVELS)
@@ -106,6 +116,37 @@ def test_each_level_has_a_rule_that_answers_then_records(
         ]
         wanted = [contract.RESPONSE_BY_LEVEL[level], contract.RECORD_ESCALATION_ACTION]
         assert any(actions[:2] == wanted for actions in actions_after), (level, actions_after)
+
+
+def test_every_spanish_variant_has_its_english_response(domain: Dict[str, Any]) -> None:
+    responses = domain["responses"]
+    spanish = [name for name in responses if name.endswith(contract.SPANISH_SUFFIX)]
+    assert spanish
+    for name in spanish:
+        assert name.removesuffix(contract.SPANISH_SUFFIX) in responses, name
+
+
+def test_each_unsure_level_asks_and_a_yes_escalates_at_that_level(
+    domain: Dict[str, Any], rules: List[List[Dict[str, Any]]]
+) -> None:
+    for level in contract.LEVELS:
+        question = contract.SAFETY_QUESTION_BY_LEVEL[level]
+        assert question in domain["responses"]
+        assert contract.REMINDER_BY_LEVEL[level] in domain["responses"]
+        payloads = {b["payload"] for b in domain["responses"][question][0]["buttons"]}
+        assert payloads == {f"/{contract.AFFIRM_INTENT}", f"/{contract.DENY_INTENT}"}
+        asked = [
+            steps
+            for steps in rules
+            if steps[:1] == [{"intent": contract.CHECK_INTENT_BY_LEVEL[level]}]
+        ]
+        assert [steps[1:] for steps in asked] == [[{"action": question}]]
+        yes = [
+            [step.get("action") for step in steps[2:]]
+            for steps in rules
+            if steps[:2] == [{"action": question}, {"intent": contract.AFFIRM_INTENT}]
+        ]
+        assert yes == [[contract.RESPONSE_BY_LEVEL[level], contract.RECORD_ESCALATION_ACTION]]
 
 
 def test_the_lexicon_uses_the_contracts_levels() -> None:
@@ -170,3 +211,22 @@ def test_payload_round_trips() -> None:
     assert escalation_of(flag.payload()) == flag
     assert escalation_of({"escalation": {"level": "nope"}}) is None
     assert escalation_of(None) is None
+
+
+def test_a_yes_confirms_the_unsure_flag_of_the_message_before() -> None:
+    unsure = {
+        "intent": {"name": contract.CHECK_INTENT_BY_LEVEL["urgent"]},
+        contract.RED_FLAG_CHECK_KEY: {"level": "urgent", "symptoms": ["ptosis"]},
+    }
+    yes = {"intent": {"name": contract.AFFIRM_INTENT}}
+    assert contract.confirmed_red_flag(yes, unsure) == RedFlag("urgent", ("ptosis",))
+    assert contract.confirmed_red_flag({"intent": {"name": "faq"}}, unsure) is None
+    assert contract.confirmed_red_flag(yes, {"intent": {"name": "faq"}}) is None
+    flagged = {"intent": {"name": "red_flag_emergency"}, "entities": [_entity("choking")]}
+    assert contract.confirmed_red_flag(flagged, unsure) == RedFlag("emergency", ("choking",))
+
+
+def test_language_of() -> None:
+    assert contract.language_of({contract.LANGUAGE_KEY: "es"}) == "es"
+    assert contract.language_of({contract.LANGUAGE_KEY: "fr"}) == "en"
+    assert contract.language_of(None) == "en"

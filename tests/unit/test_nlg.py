@@ -118,24 +118,117 @@ def test_every_answer_the_gate_can_offer_has_a_button_title(nlg: ClinicNLG) -> N
 @pytest.mark.parametrize(
     ("level", "words"), [("emergency", "call 911 now"), ("urgent", "(555) 010-0199")]
 )
-async def test_an_unsure_red_flag_puts_the_safety_line_first(
+async def test_the_safety_question_says_what_to_do_then_answers_then_asks(
     nlg: ClinicNLG, level: str, words: str
 ) -> None:
-    check = {"red_flag_check": {"level": level, "symptoms": []}}
-    message = await nlg.generate("utter_faq/duration", tracker(check), "rest")
+    check = {"red_flag_check": {"level": level, "symptoms": [], "answer": "faq/duration"}}
+    message = await nlg.generate(f"utter_safety_question_{level}", tracker(check), "rest")
     assert message is not None
-    line, answer = message["text"].split("\n\n", 1)
+    line, answer, question = message["text"].split("\n\n")
     assert words in line and answer.startswith("Duration:")
-    assert "custom" not in message  # a safety line is not an escalation
+    assert question.startswith("Is this happening to you")
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    assert "custom" not in message  # a question is not an escalation
 
 
-async def test_the_safety_line_comes_once_per_turn(nlg: ClinicNLG) -> None:
-    from rasa.shared.core.events import BotUttered
+async def test_the_safety_question_without_an_answer_is_line_and_question(
+    nlg: ClinicNLG,
+) -> None:
+    check = {"red_flag_check": {"level": "emergency", "symptoms": [], "answer": None}}
+    message = await nlg.generate("utter_safety_question_emergency", tracker(check), "rest")
+    assert message is not None
+    line, question = message["text"].split("\n\n")
+    assert "call 911 now" in line and question.endswith("now?")
 
-    check = {"red_flag_check": {"level": "emergency", "symptoms": []}}
-    said = tracker(check)
+
+def escalated(*later: Any) -> DialogueStateTracker:
+    """A session escalated at the emergency level, then ``later`` events."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered
+
+    flagged = {"intent": {"name": "red_flag_emergency", "confidence": 1.0}}
+    events = [
+        ActionExecuted("action_session_start"),
+        UserUttered("my son can't breathe", flagged["intent"], [], flagged),
+        BotUttered("call 911", {"custom": {"escalation": {"level": "emergency", "symptoms": []}}}),
+        *later,
+    ]
+    return DialogueStateTracker.from_events("unit", events)
+
+
+async def test_an_escalated_session_repeats_the_instruction_first(nlg: ClinicNLG) -> None:
+    office = {"intent": {"name": "faq", "confidence": 0.9}}
+    later = escalated(UserUttered("can we just come to your office?", office["intent"], [], office))
+    message = await nlg.generate("utter_faq/visit_going_home", later, "rest")
+    assert message is not None
+    reminder, answer = message["text"].split("\n\n", 1)
+    assert "call 911 now" in reminder.lower() and "do not drive" in reminder.lower()
+    assert "do not come to the clinic" in reminder
+    assert "Reminder" not in answer
+
+
+async def test_the_reminder_comes_once_per_turn_and_ends_with_the_all_clear(
+    nlg: ClinicNLG,
+) -> None:
+    from rasa.shared.core.events import ActionExecuted, BotUttered
+
+    question = {"intent": {"name": "faq", "confidence": 0.9}}
+    said = escalated(UserUttered("how long?", question["intent"], [], question))
     said.update(BotUttered("first reply"))
     message = await nlg.generate("utter_faq/duration", said, "rest")
     assert message is not None and message["text"].startswith("Duration:")
-    plain = await nlg.generate("utter_faq/duration", tracker({}), "rest")
-    assert plain is not None and plain["text"].startswith("Duration:")
+
+    clear = {"intent": {"name": "red_flag_all_clear", "confidence": 1.0}}
+    here = escalated(UserUttered("the ambulance is here", clear["intent"], [], clear))
+    message = await nlg.generate("utter_all_clear", here, "rest")
+    assert message is not None and message["text"].startswith("I'm glad")
+    after = escalated(
+        UserUttered("the ambulance is here", clear["intent"], [], clear),
+        BotUttered("glad"),
+        UserUttered("how long?", question["intent"], [], question),
+    )
+    message = await nlg.generate("utter_faq/duration", after, "rest")
+    assert message is not None and message["text"].startswith("Duration:")
+    # A new session starts clear.
+    fresh = escalated(
+        ActionExecuted("action_session_start"),
+        UserUttered("how long?", question["intent"], [], question),
+    )
+    message = await nlg.generate("utter_faq/duration", fresh, "rest")
+    assert message is not None and message["text"].startswith("Duration:")
+
+
+async def test_a_yes_to_the_safety_question_escalates_with_its_symptoms(nlg: ClinicNLG) -> None:
+    unsure = {
+        "intent": {"name": "red_flag_check_urgent", "confidence": 1.0},
+        "red_flag_check": {"level": "urgent", "symptoms": ["ptosis"], "answer": None},
+    }
+    yes = {"intent": {"name": "affirm", "confidence": 1.0}}
+    events = [
+        UserUttered("my eyelid is drooping a bit", unsure["intent"], [], unsure),
+        UserUttered("yes", yes["intent"], [], yes),
+    ]
+    said = DialogueStateTracker.from_events("unit", events)
+    message = await nlg.generate("utter_escalation_urgent", said, "rest")
+    assert message is not None
+    assert message["custom"] == {"escalation": {"level": "urgent", "symptoms": ["ptosis"]}}
+
+
+async def test_spanish_messages_get_spanish_instructions_and_notices(nlg: ClinicNLG) -> None:
+    spanish = {
+        "intent": {"name": "red_flag_emergency", "confidence": 1.0},
+        "message_language": "es",
+        "red_flag": {"level": "emergency", "symptoms": ["difficulty_breathing"]},
+    }
+    message = await nlg.generate("utter_escalation_emergency", tracker(spanish), "rest")
+    assert message is not None
+    assert message["text"].startswith("Esto podría ser una emergencia") and "911" in message["text"]
+    assert message["custom"] == {
+        "escalation": {"level": "emergency", "symptoms": ["difficulty_breathing"]}
+    }
+    question = {"intent": {"name": "nlu_fallback"}, "message_language": "es"}
+    for asked in ("utter_clarify", "utter_ask_rephrase", "utter_out_of_scope"):
+        notice = await nlg.generate(asked, tracker(question), "rest")
+        assert notice is not None and notice["text"].startswith("Lo siento"), asked
+        assert "buttons" not in notice or not notice["buttons"]
+    english = await nlg.generate("utter_escalation_emergency", tracker({}), "rest")
+    assert english is not None and english["text"].startswith("This could be")

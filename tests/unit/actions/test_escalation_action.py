@@ -153,6 +153,31 @@ async def test_records_the_escalation_and_returns_its_reference(
     assert record.notification_status == "not_configured"
 
 
+async def test_a_yes_to_the_safety_question_records_the_flag_it_confirms(
+    action: ActionRecordEscalation,
+    dispatcher: CollectingDispatcher,
+    configure: Callable[..., Settings],
+) -> None:
+    configure()
+    unsure: Dict[str, Any] = {
+        "intent": {"name": "red_flag_check_urgent", "confidence": 1.0},
+        "entities": [],
+        "text": "my eyelid is a bit droopy",
+        "red_flag_check": {"level": "urgent", "symptoms": ["drooping_eyelids"], "answer": None},
+    }
+    yes: Dict[str, Any] = {"intent": {"name": "affirm", "confidence": 1.0}, "entities": []}
+    yes["text"] = "yes"
+    events: List[Dict[str, Any]] = [
+        {"event": "user", "text": unsure["text"], "parse_data": unsure, "input_channel": "rest"},
+        {"event": "bot", "text": "Is this happening to you now?"},
+        {"event": "user", "text": "yes", "parse_data": yes, "input_channel": "rest"},
+    ]
+    tracker = Tracker("patient-7", {}, yes, events, False, None, {}, "utter_escalation_urgent")
+    await action.run(dispatcher, tracker, {})
+    record = await _only_record()
+    assert (record.level, record.symptoms) == ("urgent", ("drooping_eyelids",))
+
+
 async def test_a_repeat_reuses_the_slots_reference_and_merges(
     action: ActionRecordEscalation,
     dispatcher: CollectingDispatcher,

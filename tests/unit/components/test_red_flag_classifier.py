@@ -18,6 +18,8 @@ from spacy.language import Language
 
 from clinic_assistant.components.red_flag_classifier import RedFlagClassifier
 from clinic_assistant.nlp.pipeline import build_pipeline
+from clinic_assistant.red_flags.decision import Assessment
+from clinic_assistant.red_flags.net import SafetyNet
 
 COMPONENT = "clinic_assistant.components.red_flag_classifier.RedFlagClassifier"
 
@@ -196,3 +198,65 @@ def test_never_logs_message_text(
     assert "Zelda" not in caplog.text
     assert "barely" not in caplog.text
     assert "difficulty_swallowing" in caplog.text
+
+
+class _Decided(SafetyNet):
+    """The net's decision fixed, to test what the component does with each kind."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        self._assessment = assessment
+
+    def assess(self, text: str, doc: Any = None) -> Assessment:
+        return self._assessment
+
+
+def _with_net(assessment: Assessment, classifier: RedFlagClassifier) -> RedFlagClassifier:
+    return RedFlagClassifier({}, classifier._detector, _Decided(assessment))
+
+
+def test_an_unsure_net_asks_the_safety_question_and_keeps_the_answer(
+    classifier: RedFlagClassifier,
+) -> None:
+    unsure = Assessment(ask_level="urgent", ask_symptoms=("ptosis",), language="en")
+    message = faq_message("my eyelid feels a bit heavy, how long does it last?")
+    _with_net(unsure, classifier).process([message])
+    assert message.get("intent") == {"name": "red_flag_check_urgent", "confidence": 1.0}
+    assert message.get("red_flag_check") == {
+        "level": "urgent",
+        "symptoms": ["ptosis"],
+        "answer": "faq/side_effects",
+    }
+    assert "red_flag" not in message.output_properties  # not an escalation
+    assert message.get("message_language") == "en"
+
+
+def test_an_unsure_clarification_asks_without_an_answer(classifier: RedFlagClassifier) -> None:
+    unsure = Assessment(ask_level="emergency", ask_symptoms=("difficulty_breathing",))
+    message = faq_message("chest feels weird")
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
+    _with_net(unsure, classifier).process([message])
+    assert message.get("intent")["name"] == "red_flag_check_emergency"
+    assert message.get("red_flag_check")["answer"] is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "intent"),
+    [("yes", "affirm"), ("no", "deny"), ("all_clear", "red_flag_all_clear")],
+)
+def test_a_bare_answer_becomes_the_intent_the_rules_read(
+    classifier: RedFlagClassifier, answer: str, intent: str
+) -> None:
+    message = faq_message("sí, ahorita")
+    _with_net(Assessment(answer=answer, language="es"), classifier).process([message])
+    assert message.get("intent") == {"name": intent, "confidence": 1.0}
+    assert message.get("intent_ranking")[0]["name"] == intent
+    assert message.get("message_language") == "es"
+
+
+def test_a_fired_net_escalates_with_its_language(classifier: RedFlagClassifier) -> None:
+    fired = Assessment(level="emergency", symptoms=("difficulty_breathing",), language="es")
+    message = faq_message("no puedo respirar desde la inyección")
+    _with_net(fired, classifier).process([message])
+    assert message.get("intent")["name"] == "red_flag_emergency"
+    assert message.get("red_flag") == {"level": "emergency", "symptoms": ["difficulty_breathing"]}
+    assert message.get("message_language") == "es"
