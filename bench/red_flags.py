@@ -6,9 +6,11 @@ Systems, side by side on the same sets:
   ``bench/legacy_red_flags`` (rules only, no dialogue state).
 * ``rules + second opinion``: this tree's :class:`~clinic_assistant.red_flags.net.SafetyNet`
   (rules, sentence-embedding bank, context judgments, safety question).
-Not yet here: the whole assistant in process (trained NLU and dialogue), for the
-figures only it has (risk questions answered with the risk facts, escalated
-conversations that keep the instruction): the columns show "-" until then.
+* ``whole assistant (REST)``: the trained model and dialogue on real servers
+  (:mod:`bench.red_flag_assistant`), for the figures only it has: the safety
+  question, risk questions answered with the risk facts, and the sets'
+  conversations (escalated turns, turns after an escalation that keep the
+  instruction, "help has come" turns that end it).
 
 ``blind_test.yml`` is the untouched set: only aggregate figures of it are written,
 never its messages. ``blind_dev.yml`` (tuned on) and ``cases.yml`` (the regression
@@ -30,9 +32,11 @@ from evaluation.red_flags import (
     REGRESSION,
     Case,
     CaseScores,
+    ConversationScores,
     Outcome,
     load_set,
     score_cases,
+    score_conversations,
 )
 
 REPORT = Path(__file__).resolve().parent / "report"
@@ -116,10 +120,35 @@ def report(results: Dict[str, Dict[str, CaseScores]], extra: str = "") -> str:
     return "\n".join(lines) + extra
 
 
+def conversation_report(conversations: Dict[str, ConversationScores]) -> str:
+    """The conversations table (the whole assistant only); dev failures by id."""
+    if not conversations:
+        return ""
+
+    def f(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = [
+        "",
+        "### Conversations (whole assistant over REST)",
+        "",
+        "| set | conversations | danger-sign turns escalated or asked | "
+        "later turns keep the instruction | all-clear turns end it | failed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, c in conversations.items():
+        failed = len(c.failed_ids) if name == UNTOUCHED else ", ".join(c.failed_ids) or "none"
+        lines.append(
+            f"| {name} | {c.conversations} | {f(c.escalated)} ({c.escalation_turns}) | "
+            f"{f(c.kept)} ({c.sticky_turns}) | {f(c.released)} ({c.released_turns}) | {failed} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Runs the section; writes bench/report/red_flags.md and .json."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["today", "net"], default=None)
+    parser.add_argument("--only", choices=["today", "net", "assistant"], default=None)
     args = parser.parse_args(argv)
     systems: Dict[str, Callable[[str], Outcome]] = {}
     if args.only in (None, "today"):
@@ -127,8 +156,26 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     if args.only in (None, "net"):
         systems["rules + second opinion"] = net_system()
     started = time.perf_counter()
-    results = run_cases(systems, SETS)
-    text = report(results)
+    stack = None
+    conversations: Dict[str, ConversationScores] = {}
+    if args.only in (None, "assistant"):
+        from bench.red_flag_assistant import case_system, conversation_runner, running_assistant
+
+        stack = running_assistant()
+        assistant, reader = next(stack)
+        systems["whole assistant (REST)"] = case_system(assistant, reader)
+    try:
+        results = run_cases(systems, SETS)
+        if stack is not None:
+            play = conversation_runner(assistant, reader)
+            for set_name, path in SETS.items():
+                _, talks = load_set(path)
+                if talks:
+                    conversations[set_name] = score_conversations(talks, play)
+    finally:
+        if stack is not None:
+            stack.close()
+    text = report(results) + conversation_report(conversations)
     dev_cases, _ = load_set(BLIND_DEV)
     for name, scores in results["blind_dev (tuned on)"].items():
         text += f"\n### blind_dev misses: {name}\n\n" + "\n".join(
@@ -141,8 +188,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                    for name, s in by_system.items()}
         for set_name, by_system in results.items()
     }  # fmt: skip
+    figures["conversations"] = {
+        name: {k: v for k, v in asdict(c).items() if k != "failed_ids"}
+        for name, c in conversations.items()
+    }
     (REPORT / "red_flags.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    print(report(results))
+    print(report(results) + conversation_report(conversations))
     print(f"({time.perf_counter() - started:.0f} s)")
     return figures
 

@@ -194,6 +194,10 @@ class RedFlagClassifier(GraphComponent):
             message.set(LANGUAGE_KEY, assessment.language, add_to_output=True)
             if assessment.fired:
                 self._apply(message, assessment.level, assessment.symptoms, assessment.detection)
+            elif assessment.answer == cues.ALL_CLEAR:
+                # "Ya estoy en urgencias": help has come, although the words are
+                # close to a danger sign; asking again would be noise.
+                self._set_intent(message, ALL_CLEAR_INTENT)
             elif assessment.ask_level is not None:
                 message.set(
                     RED_FLAG_CHECK_KEY,

@@ -90,6 +90,68 @@ def test_a_danger_sign_is_escalated_with_the_payload_and_recorded(stack: Stack) 
     assert rows == [("emergency", "red-1")]
 
 
+def records(stack: Stack, sender: str, wait_s: float = 10) -> list:
+    """(level, count) of the conversation's escalation records, once there are any."""
+    deadline = time.monotonic() + wait_s
+    rows: list = []
+    while time.monotonic() < deadline and not rows:
+        with sqlite3.connect(stack.db_path) as db:
+            rows = db.execute(
+                "SELECT level, count FROM escalations WHERE conversation_id = ?", (sender,)
+            ).fetchall()
+        time.sleep(0.2)
+    return rows
+
+
+def test_an_escalated_conversation_keeps_the_instruction_until_help_has_come(
+    stack: Stack,
+) -> None:
+    emergency = ClinicSettings().emergency_number
+    assert escalations(stack.say("sticky-1", "my son can't breathe since his shots"))
+    office = texts(stack.say("sticky-1", "can we just come to your office?"))
+    assert office[0].startswith("Reminder:") and f"Call {emergency} now" in office[0]
+    assert "do not come to the clinic instead" in office[0]
+    yes = texts(stack.say("sticky-1", "yes, now"))
+    assert yes[0].startswith("Reminder:")
+    clear = texts(stack.say("sticky-1", "ok the ambulance is here"))
+    assert clear[0].startswith("I'm glad")
+    after = texts(stack.say("sticky-1", "how long does it last?"))
+    assert not after[0].startswith("Reminder:") and after[0].startswith("Duration:")
+    assert records(stack, "sticky-1") == [("emergency", 1)]
+
+
+def safety_question(stack: Stack, sender: str) -> list:
+    reply = stack.say(sender, "my chest feels funny")
+    assert not escalations(reply)
+    assert ClinicSettings().emergency_number in texts(reply)[0]
+    assert [b["payload"] for b in reply[-1]["buttons"]] == ["/affirm", "/deny"]
+    return reply
+
+
+@pytest.mark.parametrize("answer", ["yes", "/affirm"])
+def test_yes_to_the_safety_question_escalates(stack: Stack, answer: str) -> None:
+    sender = f"ask-yes-{answer.strip('/')}"
+    safety_question(stack, sender)
+    reply = stack.say(sender, answer)
+    assert [e["level"] for e in escalations(reply)] == ["emergency"]
+    assert records(stack, sender) == [("emergency", 1)]
+
+
+def test_no_to_the_safety_question_does_not_escalate(stack: Stack) -> None:
+    safety_question(stack, "ask-no")
+    reply = stack.say("ask-no", "no")
+    assert not escalations(reply) and texts(reply)[0].startswith("Thank you")
+    assert records(stack, "ask-no", wait_s=1.5) == []
+
+
+def test_a_danger_sign_in_spanish_gets_the_instruction_in_spanish(stack: Stack) -> None:
+    reply = stack.say("es-1", "no puedo respirar desde la inyección")
+    assert [e["level"] for e in escalations(reply)] == ["emergency"]
+    assert texts(reply)[0].startswith("Esto podría ser una emergencia")
+    later = texts(stack.say("es-1", "¿puedo ir a la clínica en vez de eso?"))
+    assert later[0].startswith("Recuerde:")
+
+
 #: Vague questions the assistant cannot place; typed "/nlu_fallback" is no longer
 #: honoured (only the assistant's own button payloads are), so a real miss is used.
 VAGUE = [

@@ -260,3 +260,12 @@ def test_a_fired_net_escalates_with_its_language(classifier: RedFlagClassifier) 
     assert message.get("intent")["name"] == "red_flag_emergency"
     assert message.get("red_flag") == {"level": "emergency", "symptoms": ["difficulty_breathing"]}
     assert message.get("message_language") == "es"
+
+
+def test_help_has_come_wins_over_a_safety_question(classifier: RedFlagClassifier) -> None:
+    both = Assessment(ask_level="emergency", ask_symptoms=("difficulty_breathing",))
+    both = Assessment(**{**both.__dict__, "answer": "all_clear", "language": "es"})
+    message = faq_message("ya estoy en urgencias, gracias")
+    _with_net(both, classifier).process([message])
+    assert message.get("intent")["name"] == "red_flag_all_clear"
+    assert message.get("red_flag_check") is None
