@@ -33,17 +33,31 @@ PY_SOURCES := clinic_assistant actions evaluation tests bench
 PYTEST      = $(BIN)/pytest -q $(1) || [ $$? -eq 5 ]
 NOT_UNIT   := model or integration or browser
 
-.PHONY: help setup run check lint format typecheck jslint unit model integration browser \
+.PHONY: help setup lock run check lint format typecheck jslint unit model integration browser \
         stories test-stories validate test screenshots chromium web purge review bench clean haproxy run-cluster
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.in requirements.lock
+# Both installs take only the files whose sha256 the locks list (`make lock` writes
+# them); the installer itself first, from its own small lock.
+$(VENV)/.installed: requirements-bootstrap.lock requirements.lock
 	@python="$$(scripts/find-python.sh)" && [ -x $(PY) ] || $$python -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade 'pip==24.0' 'setuptools==70.3.0'
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.in -c requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-bootstrap.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	touch $@
+
+# The installer make uses (one pip on every machine) and its setuptools, hash-pinned
+# like the rest.
+BOOTSTRAP := pip==24.0 setuptools
+# uv resolves the lock in seconds; today's pins are kept unless asked:
+# make lock LOCK_FLAGS='--upgrade-package ruff'.
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python $(PY) \
+        --custom-compile-command 'make lock' $(LOCK_FLAGS)
+
+lock: $(VENV)/.installed ## Resolve requirements.in into the hashed requirements.lock (and the installer's)
+	$(LOCK) requirements.in -o requirements.lock
+	printf '%s\n' $(BOOTSTRAP) | $(LOCK) - -c requirements.lock -o requirements-bootstrap.lock
 
 $(SPACY_DIR)/meta.json: $(VENV)/.installed $(SPACY_INPUTS)
 	$(PY) -m clinic_assistant.nlp.pipeline $(SPACY_DIR)
