@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 
 # The lookup table's lemma for a few forms is wrong for our purpose ("does" -> "doe",
 # "'s" -> "have", "as" -> "a", "shot" -> "shoot"); "worse" -> "wrong" is kept.
-# clinic_assistant/red_flags/context.py writes its trigger phrases in these keys
-# (a test checks that).
+# The context rules write their key-form tables (lexicons/red_flag_context_rules.yml)
+# in these keys (a test checks that).
 KEY_OVERRIDES: Dict[str, str] = {
     "as": "as",
     "matter": "matter",

@@ -933,29 +933,15 @@ def test_all_examples_are_in_lexicon_order() -> None:
 
 
 def test_context_triggers_are_written_as_keys(detector: RedFlagDetector) -> None:
-    """context.py's phrases must be in the detector's key form ("shot", not "shoot";
-    "may", not "might"), or they silently never match."""
-    from clinic_assistant.red_flags import context
+    """The context rules' key-form tables must be in the detector's key form ("shot",
+    not "shoot"; "may", not "might"), or they silently never match."""
+    from clinic_assistant.red_flags.context.words import WORDS
 
-    surface_tables = {
-        "RESOLVED_TEXT",
-        "ACTUALITY_TEXT",
-        "RESOLVED_WORD",
-        "RESOLVED_SUBJECT",
-        "NOT_PROGRESSIVE",
-        "ANAPHORA",
-    }
     wrong = set()
-    for name in dir(context):
-        table = getattr(context, name)
-        if name.startswith("_") or name in surface_tables:
-            continue
-        if isinstance(table, tuple) and table and isinstance(table[0], tuple):
-            words = {word for phrase in table for word in phrase}
-        elif isinstance(table, frozenset):
-            words = {word for word in table if isinstance(word, str)}
-        else:
-            continue
+    keyed = {name: table for name, table in WORDS.tables.items() if table.form == "key"}
+    assert len(keyed) > 40  # every table but the few read as surface text
+    for name, table in keyed.items():
+        words = set(table.words) | {word for phrase in table.phrases for word in phrase}
         wrong |= {
             (name, word, detector.normalise_text(word)[0])
             for word in words
