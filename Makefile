@@ -1,6 +1,6 @@
 # The clinic assistant. `make run` starts it, `make test` tests it; both set up
 # everything they need first (venv, pinned packages, spaCy pipeline, model).
-# The fast loop: `make check` (lint, format, types) and `make unit` (seconds, no model).
+# The fast loop: `make check` (lint, format, types) and `make unit` (no model, no servers).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -107,7 +107,7 @@ jslint: web ## eslint on the web widget (pinned in web/package-lock.json)
 validate: $(VENV)/.installed ## rasa data validate (no training)
 	$(RASA) data validate --config config.yml --domain domain --data data
 
-unit: $(VENV)/.installed ## Unit tests: seconds, no model, no servers, no browser
+unit: $(VENV)/.installed ## Unit tests: no trained model, no servers, no browser
 	$(call PYTEST,-m "not ($(NOT_UNIT))")
 
 model: $(VENV)/.installed $(MODEL) $(EMBED_DIR)/VERIFIED ## Tests of the built models (NLU accuracy, red-flag set, embeddings)
