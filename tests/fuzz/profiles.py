@@ -20,7 +20,8 @@ for name, (many, _) in EXAMPLES.items():
         max_examples=many,
         derandomize=True,
         deadline=None,  # timing belongs to the bench, not to a test
-        database=None,  # nothing written into the tree
+        # No example database; hypothesis still keeps caches in .hypothesis/ (ignored).
+        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         print_blob=True,
     )
