@@ -134,7 +134,9 @@ async def test_the_safety_question_says_what_to_do_then_answers_then_asks(
 async def test_the_safety_question_without_an_answer_is_line_and_question(
     nlg: ClinicNLG,
 ) -> None:
-    check = {"red_flag_check": {"level": "emergency", "symptoms": [], "answer": None}}
+    check: Dict[str, Any] = {
+        "red_flag_check": {"level": "emergency", "symptoms": [], "answer": None}
+    }
     message = await nlg.generate("utter_safety_question_emergency", tracker(check), "rest")
     assert message is not None
     line, question = message["text"].split("\n\n")

@@ -301,7 +301,7 @@ def test_messages_are_normalised_screened_and_bounded() -> None:
 
     run(scenario())
     texts = [m.text for m in received]
-    assert texts[:2] == ["trouble breathing", "red_flag_emergency"]
+    assert texts[:2] == ["trouble breathing", ""]
     assert len(texts) == 3 and len(texts[2]) <= MAX_MESSAGE_CHARS
     assert all(m.metadata == {} and m.input_channel == "socketio" for m in received)
     assert any("shorter message" in (data.get("text") or "") for data in bot)
