@@ -106,8 +106,7 @@ def measure(work: Path, settings: Settings) -> Dict[str, Any]:
     """Start a Twilio-enabled Rasa server next to the running action server of
     ``settings`` (same database) and measure."""
     fake = FakeTwilio().start()
-    action_url = f"http://127.0.0.1:{settings.action_port}/health"
-    rasa = twilio_rasa_server(fake, action_url, settings.db_url, work / "rasa-twilio.log")
+    rasa = twilio_rasa_server(fake, settings, work / "rasa-twilio.log")
     try:
         rasa.start()
         load(fake, 2, 3, "9")  # warm-up

@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from twilio.request_validator import RequestValidator
 
 from clinic_assistant.servers import ServerProcess, free_port, local_settings, rasa_server
+from clinic_assistant.settings import Settings
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 8 + "0123456789abcdef0123456789abcdef"[:24]
@@ -384,23 +385,25 @@ def twilio_env(fake: FakeTwilio) -> Dict[str, str]:
     }
 
 
-def twilio_rasa_server(
-    fake: FakeTwilio, action_ready_url: str, db_url: str, log_path: Any
-) -> ServerProcess:
-    """A Rasa server with the Twilio channel on, next to a running action server.
+def twilio_rasa_server(fake: FakeTwilio, actions: Settings, log_path: Any) -> ServerProcess:
+    """A Rasa server with the Twilio channel on, beside the action server of ``actions``.
 
-    Sets ``fake``'s webhook and status URLs to the new server's; not started yet.
+    ``actions`` are the settings the running action server was started with: the new
+    server uses its database, its URL and its shared secret (``ACTION_SERVER_TOKEN``);
+    with a secret of its own, every custom action (the escalation record among them)
+    would be refused while the domain's replies still went out. Sets ``fake``'s
+    webhook and status URLs to the new server's; not started yet.
     """
-    action_port = urllib.parse.urlsplit(action_ready_url).port
     port = free_port()
     base = f"http://127.0.0.1:{port}/webhooks/twilio"
     fake.webhook_url, fake.status_url = f"{base}/webhook", f"{base}/status"
     env = twilio_env(fake)
     settings = local_settings(
-        db_url,
+        actions.db_url,
         RASA_PORT=str(port),
-        ACTION_PORT=str(action_port),
-        ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook",
+        ACTION_PORT=str(actions.action_port),
+        ACTION_SERVER_URL=actions.action_server_url,
+        ACTION_SERVER_TOKEN=actions.action_server_token,
         **env,
     )
     server = rasa_server(settings, log_path)
