@@ -14,54 +14,22 @@ Also the cost, in SMS segments, of every curated answer as the channel sends it
 
 from __future__ import annotations
 
-import asyncio
+import os
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 from bench.server_bench import percentile
-from clinic_assistant.channels.twilio_text import CHANNEL, render_turn, segments
-from clinic_assistant.servers import action_server, local_settings
+from bench.sms_segments import AnswerCost, answer_costs, table
+from clinic_assistant.servers import DEFAULT_MODEL, action_server, local_settings
 from clinic_assistant.settings import PROJECT_ROOT, Settings
 from evaluation.scoring import load_nlu_examples
 from tests.fake_twilio import FakeTwilio, twilio_rasa_server
-
-
-def answer_segments() -> List[Tuple[str, int, int, int]]:
-    """(answer, SMS messages, segments, segments without the follow-up list) for every
-    curated answer, rendered by the assistant's own NLG for this channel."""
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from clinic_assistant.nlg import ClinicNLG
-
-    domain = Domain.load(str(PROJECT_ROOT / "domain"))
-    nlg = ClinicNLG(domain=domain)
-    tracker = DialogueStateTracker.from_events("bench", [])
-    loop = asyncio.new_event_loop()
-    rows = []
-    try:
-        for name in sorted(domain.responses):
-            if not name.startswith("utter_faq/"):
-                continue
-            response = loop.run_until_complete(nlg.generate(name, tracker, CHANNEL))
-            assert response is not None
-            turn = render_turn([response])
-            bare = render_turn([{"text": response.get("text", "")}])
-            rows.append(
-                (
-                    name[len("utter_faq/") :],
-                    len(turn.bodies),
-                    sum(segments(body) for body in turn.bodies),
-                    sum(segments(body) for body in bare.bodies),
-                )
-            )
-    finally:
-        loop.close()
-    return rows
 
 
 def _conversation(fake: FakeTwilio, patient: str, texts: List[str]) -> List[Tuple[float, float]]:
@@ -113,7 +81,7 @@ def measure(work: Path, settings: Settings) -> Dict[str, Any]:
         return {
             "one": load(fake, 1, 60, "1"),
             "eight": load(fake, 8, 15, "8"),
-            "segments": answer_segments(),
+            "segments": [asdict(cost) for cost in answer_costs()],
         }
     finally:
         rasa.stop()
@@ -142,14 +110,10 @@ def report_lines(f: Dict[str, Any]) -> List[str]:
         )
     lines += [
         "",
-        "SMS cost of each curated answer as sent (with its numbered follow-ups; "
-        "GSM-7 after smart encoding, 160 / 153 characters per segment):",
+        "SMS cost of each curated answer (bench/sms_segments.py: GSM-7 160 / 153 characters "
+        "per segment, UCS-2 70 / 67):",
         "",
-        "| answer | messages | segments | segments without the list |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {bodies} | {count} | {bare} |" for name, bodies, count, bare in f["segments"]
+        *table([AnswerCost(**cost) for cost in f["segments"]]),
     ]
     return lines
 
@@ -158,15 +122,25 @@ def main() -> None:
     """Run alone: an action server, the Twilio-enabled Rasa server, the figures."""
     work = Path(tempfile.mkdtemp(prefix="bench-twilio-"))
     settings = local_settings(f"sqlite:///{work / 'bench.db'}")
+    load_before = os.getloadavg()[0]
     actions = action_server(settings, work / "actions.log").start()
     try:
         figures = measure(work, settings)
     finally:
         actions.stop()
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The machine's load says how far the latencies can be trusted.
+    header = [
+        "# Text messages: benchmark",
+        "",
+        f"`python -m bench.twilio_bench` (the code `make bench` runs) on {when}, "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before and "
+        f"{os.getloadavg()[0]:.1f} after; model {DEFAULT_MODEL.name}.",
+    ]
     report = PROJECT_ROOT / "bench" / "report" / "twilio.md"
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("\n".join(report_lines(figures)).lstrip() + "\n", "utf-8")
-    print("\n".join(report_lines(figures)))
+    report.write_text("\n".join(header + report_lines(figures)) + "\n", "utf-8")
+    print("\n".join(header + report_lines(figures)))
 
 
 if __name__ == "__main__":
