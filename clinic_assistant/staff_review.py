@@ -1,9 +1,9 @@
 """Staff review of the conversation logs: escalations first, then what patients
 ask, then where the assistant failed.
 
-Reads the SQL tracker store (Rasa's ``events`` table) and the escalation records
-in the same database. Prints to the terminal of an authorised staff member; it
-writes nothing and logs nothing. Usage::
+Reads the SQL tracker store (Rasa's ``events`` table), the escalation records and
+the text channel's undelivered escalation replies in the same database. Prints to
+the terminal of an authorised staff member; it writes nothing and logs nothing. Usage::
 
     make review                      # or:
     .venv/bin/python -m clinic_assistant.staff_review [--days 7] [--json]
@@ -18,11 +18,12 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
+from clinic_assistant.channels import twilio_store
 from clinic_assistant.contract import (
     EMERGENCY,
     ESCALATION_REF_SLOT,
@@ -64,12 +65,15 @@ class Review:
     gave_up: int = 0
     #: Escalations whose notice never went out (the action server stopped mid-way).
     stale_notices: List[Dict[str, Any]] = field(default_factory=list)
+    #: Escalation texts that did not reach the patient (failed, opted out, ...).
+    texts_not_delivered: List[Dict[str, Any]] = field(default_factory=list)
 
 
 def build_review(db_url: Optional[str] = None, since_ts: float = 0.0) -> Review:
     """Read the tracker store and the escalation records since ``since_ts``."""
     engine = get_engine(db_url)
     review = Review()
+    review.texts_not_delivered = _texts_not_delivered(db_url, since_ts)
     if not sa.inspect(engine).has_table("events"):
         return review
     statement = (
@@ -158,6 +162,27 @@ def _attach_records(review: Review, db_url: Optional[str], since_ts: float) -> N
     ]
 
 
+def _texts_not_delivered(db_url: Optional[str], since_ts: float) -> List[Dict[str, Any]]:
+    """The text channel's escalation replies that did not reach the patient."""
+    url = db_url or get_settings().db_url
+    if not sa.inspect(get_engine(url)).has_table("twilio_outbound"):
+        return []  # texting was never used here
+    try:
+        rows = twilio_store.callbacks_needed(url, datetime.fromtimestamp(since_ts, timezone.utc))
+    except sa.exc.SQLAlchemyError:
+        return []
+    return [
+        {
+            "conversation": row["conversation_id"],
+            "level": row["escalation_level"],
+            "status": row["status"],
+            "error_code": row["error_code"],
+            "at": row["updated_at"].timestamp(),
+        }
+        for row in rows
+    ]
+
+
 def printable(value: Any) -> str:
     """``value`` as text that cannot drive the terminal: control, format and
     line-separator characters (ESC sequences, bidi overrides, line breaks) are
@@ -196,6 +221,18 @@ def render(review: Review) -> str:
         lines += [
             f"  record #{n['record']} [{n['level'].upper()}] pending since {n['since']}"
             for n in review.stale_notices
+        ]
+    if review.texts_not_delivered:
+        lines += [
+            "",
+            f"ESCALATION TEXTS NOT DELIVERED ({len(review.texts_not_delivered)}): call these "
+            "patients (their number is in the staff console)",
+        ]
+        lines += [
+            f"  [{printable(t['level']).upper()}] {when(t['at'])} conversation "
+            f"{printable(t['conversation'])} - {printable(t['status'])}"
+            + (f" (Twilio error {t['error_code']})" if t["error_code"] else "")
+            for t in review.texts_not_delivered
         ]
     lines += ["", "WHAT PATIENTS ASK"]
     lines += [f"  {count:4d}  {printable(name)}" for name, count in review.questions] or [

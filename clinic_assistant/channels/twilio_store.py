@@ -436,6 +436,27 @@ def outbound_rows(db_url: str, conversation_id: Optional[str] = None) -> List[Di
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
+def callbacks_needed(db_url: str, since: Optional[datetime] = None) -> List[Dict[str, Any]]:
+    """Escalation texts that did not reach the patient (staff must phone them), newest
+    first: conversation id, level, status, Twilio's error code and when. No number: the
+    staff console shows it, to staff only."""
+    query = (
+        sa.select(
+            outbound.c.conversation_id,
+            outbound.c.escalation_level,
+            outbound.c.status,
+            outbound.c.error_code,
+            outbound.c.updated_at,
+        )
+        .where(outbound.c.needs_callback.is_(True))
+        .order_by(outbound.c.updated_at.desc(), outbound.c.id.desc())
+    )
+    if since is not None:
+        query = query.where(outbound.c.updated_at >= since)
+    with get_engine(db_url).connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
 def consent_rows(db_url: str, conversation_id: str) -> List[Dict[str, Any]]:
     """Opt-outs and opt-ins of a conversation, oldest first."""
     query = (
