@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,22 @@ def report_lines(f: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def commit() -> str:
+    """The checked-out commit (short), or "unknown" outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def main() -> None:
     """Run alone: an action server, the Twilio-enabled Rasa server, the figures."""
     work = Path(tempfile.mkdtemp(prefix="bench-twilio-"))
@@ -135,7 +152,8 @@ def main() -> None:
         "",
         f"`python -m bench.twilio_bench` (the code `make bench` runs) on {when}, "
         f"{os.cpu_count()} CPUs, load average {load_before:.1f} before and "
-        f"{os.getloadavg()[0]:.1f} after; model {DEFAULT_MODEL.name}.",
+        f"{os.getloadavg()[0]:.1f} after; code at {commit()}, model {DEFAULT_MODEL.name} "
+        f"of {datetime.fromtimestamp(DEFAULT_MODEL.stat().st_mtime, timezone.utc):%Y-%m-%d %H:%M}.",
     ]
     report = PROJECT_ROOT / "bench" / "report" / "twilio.md"
     report.parent.mkdir(parents=True, exist_ok=True)
