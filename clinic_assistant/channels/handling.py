@@ -14,7 +14,9 @@ import logging
 from typing import Any, Awaitable, Callable, FrozenSet, Optional, Set
 
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import LockError
 
+from clinic_assistant.locks.unavailable import apologise
 from clinic_assistant.log_privacy import handling
 from clinic_assistant.text.payloads import EXTRA_PAYLOADS, payloads_of_responses
 
@@ -77,10 +79,16 @@ async def handle_to_completion(
     except asyncio.CancelledError:
         logger.info("A client left before its reply; the message is handled anyway.")
         raise
+    except LockError:
+        # The lock store (Redis) is down: the message is not handled, so that two
+        # replicas can never answer at once; the patient is told what to do.
+        await apologise(message)
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
     _running.discard(task)
+    if not task.cancelled() and isinstance(task.exception(), LockError):
+        return  # said once, by apologise()
     if not task.cancelled() and task.exception() is not None:
         logger.error("A message could not be handled.", exc_info=task.exception())
 
