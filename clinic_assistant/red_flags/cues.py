@@ -29,7 +29,7 @@ PET = "pet"
 FOR_RULES = frozenset({RELIEF, BACKGROUND, PET})
 YES, NO, ALL_CLEAR = "yes", "no", "all_clear"
 #: An all-clear is a short message, not a story that mentions one.
-MAX_ALL_CLEAR_WORDS = 10
+MAX_ALL_CLEAR_WORDS = 16
 
 
 def contains(words: Sequence[str], phrases: Sequence[Tuple[str, ...]]) -> bool:

@@ -114,6 +114,13 @@ def test_language(tables: Tables, text: str, language: str) -> None:
         ("not now", cues.NO),
         ("ok the ambulance is here", cues.ALL_CLEAR),
         ("ya estoy en urgencias, gracias", cues.ALL_CLEAR),
+        ("the ambulance just got here, they're taking him", cues.ALL_CLEAR),
+        ("no, it's gone, that was in the first week last time", cues.ALL_CLEAR),
+        (
+            "it's gone but my husband says I should still ask you what to do about "
+            "the pain in my neck and the bruise",
+            None,  # a story that mentions it, not an all clear
+        ),
         ("yes I can't breathe", None),
         ("it passed? what do I do if it comes back and how long should I wait", None),
     ],
