@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp
 
 from clinic_assistant.console import admin_routes, auth_routes, pages, tables
 from clinic_assistant.console.web import HERE, Context, LoginGate, SecurityHeaders, make_templates
+from clinic_assistant.escalations.service import EscalationService
 from clinic_assistant.settings import STATE_DIR, Settings, get_settings
 from clinic_assistant.web.build import WEB_ROOT
 
@@ -68,8 +70,12 @@ def create_app(
 ) -> ASGIApp:
     """The console for ``settings`` (the process's by default) on ``db_url``."""
     settings = settings or get_settings()
+    db_url = db_url or settings.db_url
     context = Context(
-        settings=settings, db_url=db_url or settings.db_url, templates=make_templates()
+        settings=settings,
+        db_url=db_url,
+        templates=make_templates(),
+        escalations=EscalationService(replace(settings, db_url=db_url)),
     )
     tables.get_engine(context.db_url)
     routes = [

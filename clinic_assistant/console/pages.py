@@ -42,18 +42,18 @@ async def _refresh(request: Request) -> None:
 
 async def escalations_page(request: Request) -> Response:
     """The landing page: open escalations, newest first."""
-    db_url = context_of(request).db_url
-    items = await run_in_threadpool(escalation_board.open_escalations, db_url=db_url)
-    resolved = await run_in_threadpool(escalation_board.recently_resolved, db_url=db_url)
-    total = await run_in_threadpool(escalation_board.count_open, db_url=db_url)
+    service = context_of(request).escalations
+    items = await run_in_threadpool(escalation_board.open_escalations, service)
+    resolved = await run_in_threadpool(escalation_board.recently_resolved, service)
+    total = await run_in_threadpool(escalation_board.count_open, service)
     return render(request, "escalations.html", items=items, resolved=resolved, total=total)
 
 
 async def escalations_feed(request: Request) -> Response:
     """The open escalations' rows, polled by the page (does not count as activity)."""
-    db_url = context_of(request).db_url
-    items = await run_in_threadpool(escalation_board.open_escalations, db_url=db_url)
-    total = await run_in_threadpool(escalation_board.count_open, db_url=db_url)
+    service = context_of(request).escalations
+    items = await run_in_threadpool(escalation_board.open_escalations, service)
+    total = await run_in_threadpool(escalation_board.count_open, service)
     return render(request, "_escalation_rows.html", items=items, total=total)
 
 
@@ -63,14 +63,13 @@ def _escalation_id(request: Request) -> int:
 
 
 async def acknowledge(request: Request) -> Response:
-    """A staff member has seen the escalation and is acting on it."""
+    """A staff member has seen the escalation and is acting on it (under their name)."""
     escalation_id = _escalation_id(request)
-    user = user_of(request)
     done = await run_in_threadpool(
         escalation_board.acknowledge,
+        context_of(request).escalations,
         escalation_id,
-        user.username,
-        db_url=context_of(request).db_url,
+        user_of(request).username,
     )
     if done:
         await record(request, "acknowledge", target=f"escalation:{escalation_id}")
@@ -78,7 +77,7 @@ async def acknowledge(request: Request) -> Response:
 
 
 async def resolve(request: Request) -> Response:
-    """Close the escalation with a note saying what was done."""
+    """Close the escalation with a note saying what was done (under their name)."""
     escalation_id = _escalation_id(request)
     form = await form_of(request)
     note = form.get("note", "").strip()
@@ -86,10 +85,10 @@ async def resolve(request: Request) -> Response:
         return PlainTextResponse("A note saying what was done is required.", 400)
     done = await run_in_threadpool(
         escalation_board.resolve,
+        context_of(request).escalations,
         escalation_id,
         user_of(request).username,
         note,
-        db_url=context_of(request).db_url,
     )
     if done:
         await record(request, "resolve", target=f"escalation:{escalation_id}")
@@ -167,7 +166,7 @@ async def transcript_page(request: Request) -> Response:
         return render(request, "not_found.html", 404, what="conversation")
     await record(request, "view_transcript", target=f"conversation:{sender_id}")
     escalations = await run_in_threadpool(
-        escalation_board.for_conversation, sender_id, db_url=db_url
+        escalation_board.for_conversation, context_of(request).escalations, sender_id
     )
     state, tags = await run_in_threadpool(review.review_and_tags, sender_id, db_url)
     return render(
@@ -216,7 +215,7 @@ async def conversation_update(request: Request) -> Response:
             return render(request, "not_found.html", 404, what="conversation")
         state, tags = await run_in_threadpool(review.review_and_tags, sender_id, db_url)
         escalations = await run_in_threadpool(
-            escalation_board.for_conversation, sender_id, db_url=db_url
+            escalation_board.for_conversation, context_of(request).escalations, sender_id
         )
         return render(
             request,

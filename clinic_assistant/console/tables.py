@@ -59,17 +59,6 @@ audit = sa.Table(
     sa.Column("address", sa.Text, nullable=True),
 )
 
-escalation_states = sa.Table(
-    "staff_escalation_states",
-    metadata,
-    sa.Column("escalation_id", sa.Integer, primary_key=True),
-    sa.Column("acknowledged_by", sa.Text, nullable=True),
-    sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
-    sa.Column("resolved_by", sa.Text, nullable=True),
-    sa.Column("resolved_at", UTCDateTime(), nullable=True),
-    sa.Column("resolution_note", sa.Text, nullable=True),
-)
-
 REVIEW_STATES = ("needs_review", "reviewed")
 
 reviews = sa.Table(

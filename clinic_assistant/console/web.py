@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clinic_assistant.console import audit, sessions
 from clinic_assistant.console.accounts import User
+from clinic_assistant.escalations.service import EscalationService
 from clinic_assistant.settings import Settings
 
 HERE = Path(__file__).parent
@@ -68,6 +69,9 @@ class Context:
     settings: Settings
     db_url: str
     templates: Jinja2Templates
+    #: The one escalation service, on :attr:`db_url`: staff acknowledge and resolve
+    #: through it, under their own names.
+    escalations: EscalationService
 
     @property
     def idle_seconds(self) -> float:

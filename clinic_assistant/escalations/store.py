@@ -67,7 +67,8 @@ def _higher(first: str, second: str) -> str:
     return first if LEVELS.index(first) <= LEVELS.index(second) else second
 
 
-def _from_row(row: Any) -> Escalation:
+def from_row(row: Any) -> Escalation:
+    """An escalation from a row of the ``escalations`` table (for readers of their own SQL)."""
     try:
         symptoms = tuple(str(item) for item in json.loads(row.symptoms))
     except (TypeError, ValueError):
@@ -164,9 +165,9 @@ def _merge(connection: Connection, sighting: Escalation, max_new_per_day: int) -
         result = connection.execute(table.insert().values(**values))
         new_id = int(result.inserted_primary_key[0])
         stored = connection.execute(sa.select(table).where(table.c.id == new_id)).one()
-        return Recorded(_from_row(stored), new=True, worth_a_notice=True)
+        return Recorded(from_row(stored), new=True, worth_a_notice=True)
 
-    current = _from_row(row)
+    current = from_row(row)
     symptoms = tuple(dict.fromkeys([*current.symptoms, *sighting.symptoms]))
     level = _higher(current.level, sighting.level)
     reopened = not current.open
@@ -191,7 +192,7 @@ def _merge(connection: Connection, sighting: Escalation, max_new_per_day: int) -
     connection.execute(table.update().where(table.c.id == current.id).values(**changes))
     _keep_alias(connection, current, sighting.ref)
     stored = connection.execute(sa.select(table).where(table.c.id == current.id)).one()
-    return Recorded(_from_row(stored), new=False, worth_a_notice=worth)
+    return Recorded(from_row(stored), new=False, worth_a_notice=worth)
 
 
 def _keep_alias(connection: Connection, current: Escalation, ref: str) -> None:
@@ -269,9 +270,11 @@ def resolve(
     at: Optional[datetime] = None,
     db_url: Optional[str] = None,
 ) -> Optional[Escalation]:
-    """Close a record with who, when and a note (acknowledging it too if nobody had).
+    """Close an open record with who, when and a note (acknowledging it too if nobody had).
 
-    A later danger sign in the same conversation reopens it (see :func:`record`).
+    The first resolution stands: resolving a record already resolved changes
+    nothing (a second click on a stale page must not replace the note). A later
+    danger sign in the same conversation reopens it (see :func:`record`).
     Returns the record afterwards, or None when there is no such record.
     """
     note = str(note).strip()
@@ -279,15 +282,16 @@ def resolve(
         raise ValueError("a note saying what was done is required")
     when = at or datetime.now(timezone.utc)
     who = _staff(by)
+    still_open = (escalations.c.id == escalation_id, escalations.c.resolved_at.is_(None))
     with get_engine(db_url).begin() as connection:
         connection.execute(
             escalations.update()
-            .where(escalations.c.id == escalation_id, escalations.c.acknowledged_at.is_(None))
+            .where(*still_open, escalations.c.acknowledged_at.is_(None))
             .values(acknowledged_at=when, acknowledged_by=who)
         )
         connection.execute(
             escalations.update()
-            .where(escalations.c.id == escalation_id)
+            .where(*still_open)
             .values(resolved_at=when, resolved_by=who, resolution_note=_clip(note, MAX_NOTE_CHARS))
         )
     return get_escalation(escalation_id, db_url=db_url)
@@ -298,7 +302,7 @@ def get_escalation(escalation_id: int, *, db_url: Optional[str] = None) -> Optio
     statement = sa.select(escalations).where(escalations.c.id == escalation_id)
     with get_engine(db_url).connect() as connection:
         row = connection.execute(statement).first()
-    return _from_row(row) if row is not None else None
+    return from_row(row) if row is not None else None
 
 
 def find_by_refs(refs: Sequence[str], *, db_url: Optional[str] = None) -> Dict[str, Escalation]:
@@ -309,14 +313,14 @@ def find_by_refs(refs: Sequence[str], *, db_url: Optional[str] = None) -> Dict[s
     found: Dict[str, Escalation] = {}
     with get_engine(db_url).connect() as connection:
         for row in connection.execute(sa.select(escalations).where(escalations.c.ref.in_(wanted))):
-            found[row.ref] = _from_row(row)
+            found[row.ref] = from_row(row)
         joined = (
             sa.select(aliases.c.ref.label("alias"), escalations)
             .join(escalations, escalations.c.id == aliases.c.escalation_id)
             .where(aliases.c.ref.in_(wanted))
         )
         for row in connection.execute(joined):
-            found[row.alias] = _from_row(row)
+            found[row.alias] = from_row(row)
     return found
 
 
@@ -346,7 +350,7 @@ def list_escalations(
     # id breaks ties between rows written within the same clock tick.
     statement = statement.order_by(last_seen.desc(), escalations.c.id.desc()).limit(max(0, limit))
     with get_engine(db_url).connect() as connection:
-        return [_from_row(row) for row in connection.execute(statement)]
+        return [from_row(row) for row in connection.execute(statement)]
 
 
 def stale_pending(
@@ -369,54 +373,4 @@ def stale_pending(
         .order_by(escalations.c.id)
     )
     with get_engine(db_url).connect() as connection:
-        return [_from_row(row) for row in connection.execute(statement)]
-
-
-# --- The staff console's first API (clinic_assistant/console), kept until it moves
-# to record/acknowledge above. ---------------------------------------------------------
-EscalationRecord = Escalation
-_record = _from_row
-
-
-def record_escalation(
-    *,
-    conversation_id: str,
-    channel: Optional[str],
-    level: str,
-    symptoms: Sequence[str],
-    message: str,
-    notification_status: str = "pending",
-    created_at: Optional[datetime] = None,
-    db_url: Optional[str] = None,
-) -> int:
-    """Record one message's escalation (merged like :func:`record`); its row id."""
-    when = created_at or datetime.now(timezone.utc)
-    sighting = Escalation(
-        ref=new_ref(),
-        conversation_id=conversation_id,
-        channel=channel,
-        level=level,
-        symptoms=tuple(symptoms),
-        message=message,
-        created_at=when,
-        last_seen_at=when,
-        notification_status=notification_status,
-    )
-    recorded = record(sighting, max_new_per_day=10**6, db_url=db_url)
-    assert recorded.escalation.id is not None
-    return recorded.escalation.id
-
-
-def acknowledge_escalation(
-    escalation_id: int,
-    at: Optional[datetime] = None,
-    *,
-    by: str = "staff console",
-    db_url: Optional[str] = None,
-) -> bool:
-    """:func:`acknowledge`; True when this call acknowledged it."""
-    before = get_escalation(escalation_id, db_url=db_url)
-    if before is None or before.acknowledged_at is not None:
-        return False
-    acknowledge(escalation_id, by, at=at, db_url=db_url)
-    return True
+        return [from_row(row) for row in connection.execute(statement)]

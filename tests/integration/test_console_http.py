@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -24,6 +25,7 @@ from clinic_assistant.console import accounts, admin_routes, audit, auth_routes,
 from clinic_assistant.console.app import create_app
 from clinic_assistant.console.web import PUBLIC
 from clinic_assistant.escalations import store
+from clinic_assistant.escalations.model import Escalation, new_ref
 from clinic_assistant.servers import free_port
 from clinic_assistant.settings import ConsoleSettings, load_settings
 from evaluation import tracker_events as ev
@@ -109,15 +111,21 @@ def _seed(db_url: str) -> int:
     )
     for name, role in ((ADMIN, "admin"), (STAFF, "staff")):
         accounts.set_account(name, PASSWORD, role, db_url=db_url)
-    return store.record_escalation(
+    when = datetime.now(timezone.utc)
+    sighting = Escalation(
+        ref=new_ref(),
         conversation_id=CONVERSATION,
         channel="rest",
         level="emergency",
-        symptoms=["difficulty_swallowing"],
+        symptoms=("difficulty_swallowing",),
         message=PATIENT_TEXT,
+        created_at=when,
+        last_seen_at=when,
         notification_status="failed",
-        db_url=db_url,
     )
+    escalation_id = store.record(sighting, db_url=db_url).escalation.id
+    assert escalation_id is not None
+    return escalation_id
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -294,14 +302,6 @@ def test_wrong_passwords_lock_the_account_and_are_audited(console: Console) -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "the console acknowledges through the store shim, which names the acknowledger "
-        "'staff console'"
-    ),
-)
 def test_escalation_is_acknowledged_then_resolved_with_who_and_a_note(console: Console) -> None:
     session = console.login(STAFF)
     page = session.get(f"{console.url}/", timeout=10).text
@@ -332,6 +332,61 @@ def test_escalation_is_acknowledged_then_resolved_with_who_and_a_note(console: C
     assert f'id="escalation-{console.escalation_id}"' not in feed
     assert "Called the patient; went to ER" in session.get(f"{console.url}/", timeout=10).text
     assert console.actions(STAFF)[:2] == ["resolve", "acknowledge"]
+    # The escalation record itself names the signed-in person (the one service's row,
+    # the same one `make review` and the notices read).
+    done = store.get_escalation(console.escalation_id, db_url=console.db_url)
+    assert done is not None and not done.open
+    assert (done.acknowledged_by, done.resolved_by) == (STAFF, STAFF)
+    assert done.resolution_note == "Called the patient; went to ER"
+    # A second resolution (another person, a stale page) changes nothing and is not audited.
+    admin = console.login(ADMIN)
+    assert admin.post(
+        f"{base}/resolve",
+        data={"csrftoken": token_of(admin, console.url, "/"), "note": "overwritten?"},
+        timeout=10,
+    ).ok
+    again = store.get_escalation(console.escalation_id, db_url=console.db_url)
+    assert again is not None and again.resolution_note == "Called the patient; went to ER"
+    assert "resolve" not in console.actions(ADMIN)
+
+
+def test_a_new_danger_sign_reopens_a_resolved_escalation_on_the_board(console: Console) -> None:
+    session = console.login(STAFF)
+    when = datetime.now(timezone.utc)
+    first = store.record(
+        Escalation(
+            ref=new_ref(),
+            conversation_id="web-reopened",
+            channel="rest",
+            level="urgent",
+            symptoms=("vision_changes",),
+            message="blurry since the shots",
+            created_at=when,
+            last_seen_at=when,
+        ),
+        db_url=console.db_url,
+    ).escalation
+    token = token_of(session, console.url, "/")
+    assert session.post(
+        f"{console.url}/escalations/{first.id}/resolve",
+        data={"csrftoken": token, "note": "Called back; fine"},
+        timeout=10,
+    ).ok
+    assert (
+        f'id="escalation-{first.id}"'
+        not in session.get(f"{console.url}/escalations/feed", timeout=10).text
+    )
+    # The same conversation reports a danger sign again, past its limit of new records:
+    # the store reopens the row, and the board shows it open again, not acknowledged.
+    reopened = store.record(
+        replace(first, ref=new_ref(), last_seen_at=datetime.now(timezone.utc)),
+        max_new_per_day=1,
+        db_url=console.db_url,
+    )
+    assert not reopened.new and reopened.escalation.id == first.id
+    feed = session.get(f"{console.url}/escalations/feed", timeout=10).text
+    row = feed[feed.index(f'id="escalation-{first.id}"') :].split("</tr>", 1)[0]
+    assert "<strong>new</strong>" in row and "Acknowledge" in row
 
 
 def test_transcripts_searches_and_exports_are_audited_without_patient_text(

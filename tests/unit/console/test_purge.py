@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from clinic_assistant.console import audit, purge, summary, tables
 from clinic_assistant.escalations import store
+from clinic_assistant.escalations.model import Escalation, new_ref
 from evaluation import tracker_events as ev
 
 NOW = 1_790_000_000.0
@@ -44,14 +45,19 @@ def test_purge_deletes_old_conversations_and_nothing_else(any_db_url: str) -> No
                 conversation_id="old", tag="x", added_by="ana", added_at=datetime.now(timezone.utc)
             )
         )
-    record_id = store.record_escalation(
+    when = datetime.fromtimestamp(old, timezone.utc)
+    sighting = Escalation(
+        ref=new_ref(),
         conversation_id="old",
         channel="rest",
         level="urgent",
-        symptoms=["double_vision"],
+        symptoms=("double_vision",),
         message="I see double",
-        db_url=any_db_url,
+        created_at=when,
+        last_seen_at=when,
     )
+    record_id = store.record(sighting, db_url=any_db_url).escalation.id
+    assert record_id is not None
     audit.record("ana", "view_transcript", target="conversation:old", db_url=any_db_url)
 
     result = purge.purge(30, now=NOW, db_url=any_db_url)

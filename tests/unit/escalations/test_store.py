@@ -222,6 +222,21 @@ def test_acknowledge_and_resolve_keep_who_when_and_the_note(db_url: str) -> None
     assert store.resolve(record.id + 1000, "x", "y", db_url=db_url) is None
 
 
+def test_the_first_resolution_stands(db_url: str) -> None:
+    record = _record(db_url).escalation
+    assert record.id is not None
+    store.resolve(record.id, "Nurse Kim", "Called; fine now", at=NOW, db_url=db_url)
+    later = store.resolve(
+        record.id, "Dr. Sader", "another note", at=NOW + timedelta(minutes=5), db_url=db_url
+    )
+    assert later is not None
+    assert (later.resolved_by, later.resolved_at, later.resolution_note) == (
+        "Nurse Kim",
+        NOW,
+        "Called; fine now",
+    )
+
+
 def test_resolving_unacknowledged_acknowledges_it_too(db_url: str) -> None:
     record = _record(db_url).escalation
     assert record.id is not None
