@@ -132,7 +132,7 @@ screenshots: $(VENV)/.installed $(MODEL) web chromium ## Rewrite docs/screenshot
 purge: $(VENV)/.installed ## Delete conversations older than RETENTION_DAYS (off by default; safe from cron)
 	bin/with-settings $(PY) -m clinic_assistant.console.purge
 
-review: $(VENV)/.installed ## Staff review: escalations first, questions, failures
+review: $(VENV)/.installed ## The console's open escalations in a terminal (audited; the rest is the console)
 	bin/with-settings $(PY) -m clinic_assistant.staff_review
 
 bench: setup chromium haproxy ## Benchmarks; writes bench/report/report.md and pictures

@@ -39,6 +39,8 @@ ACTIONS = (
     "user_changed",
     "view_audit",
     "purge",
+    # `make review` (clinic_assistant/staff_review.py), by the shell user.
+    "review_cli",
 )
 MAX_DETAIL_CHARS = 1000
 

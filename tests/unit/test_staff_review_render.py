@@ -1,12 +1,17 @@
-"""make review: never a patient's control characters raw on the staff terminal, and the
-escalation texts that did not reach the patient listed for a call."""
+"""make review never prints a client's control characters raw to the staff terminal,
+prints no patient's words at all (the console shows those, behind a login), and lists
+the escalation texts that did not reach the patient, for a call."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from clinic_assistant.channels import twilio_store
+from clinic_assistant.console import tables
+from clinic_assistant.escalations.service import EscalationService
 from clinic_assistant.escalations.store import get_engine as escalations_engine
+from clinic_assistant.settings import load_settings
 from clinic_assistant.staff_review import Review, build_review, printable, render
 
 HOSTILE = "help\x1b[2J\x1b]0;owned\x07\x9b31m\u202eevil\r\nfake line\u2028"
@@ -18,25 +23,37 @@ def test_control_format_and_separator_characters_are_escaped() -> None:
     assert printable("I can’t swallow 🙂 ¿qué?") == "I can’t swallow 🙂 ¿qué?"  # noqa: RUF001
 
 
-def test_the_report_holds_no_raw_control_character() -> None:
+def test_the_printout_holds_no_raw_control_character() -> None:
     review = Review(
+        console_url="http://localhost:8090/",
+        total_open=3,
         escalations=[
             {
-                "conversation": "c\x1b1",
-                "at": 0,
+                "id": 7,
                 "level": "emergency",
                 "symptoms": ["x\x1b"],
-                "message": HOSTILE,
-                "notification": "sent",
+                "channel": "rest\x1b",
+                # A conversation id is whatever the client sent.
+                "conversation": HOSTILE,
+                "created_at": "2026-12-02T10:00:00+00:00",
+                "messages": 1,
+                "notification": "failed",
+                "notice_problem": "notice failed",
+                "acknowledged_by": None,
             }
         ],
-        questions=[("faq/x\x1b", 1)],
-        failures=[{"conversation": "c\n2", "kind": "nlu_fallback", "message": HOSTILE, "at": 0}],
     )
     text = render(review)
     assert not any(ch in text for ch in "\x1b\x07\x9b\u202e\r\u2028")
-    # Only the report's own line breaks remain.
+    # Only the printout's own line breaks remain.
     assert "fake line" not in [line.strip() for line in text.splitlines()]
+    assert "OPEN ESCALATIONS (3, the newest 1 shown)" in text
+    assert "#7 [EMERGENCY]" in text and "notice failed" in text and "NEW" in text
+    assert "http://localhost:8090/" in text
+
+
+def _service(db_url: str) -> EscalationService:
+    return EscalationService(replace(load_settings({}), db_url=db_url))
 
 
 def test_escalation_texts_that_did_not_reach_the_patient_are_listed_to_call(
@@ -72,7 +89,7 @@ def test_escalation_texts_that_did_not_reach_the_patient_are_listed_to_call(
     )
     twilio_store.apply_status(db_url, "SM" + "1" * 32, "undelivered", 30003)
 
-    review = build_review(db_url)
+    review = build_review(_service(db_url))
     listed = {(t["conversation"], t["level"], t["status"]) for t in review.texts_not_delivered}
     assert listed == {
         ("twilio_a", "emergency", "not_sent_opted_out"),
@@ -81,11 +98,14 @@ def test_escalation_texts_that_did_not_reach_the_patient_are_listed_to_call(
     text = render(review)
     assert "ESCALATION TEXTS NOT DELIVERED (2): call these patients" in text
     assert "twilio_d - undelivered (Twilio error 30003)" in text
+    tables.forget_engines()
+    twilio_store.dispose_engines()
 
 
 def test_without_texts_there_is_no_such_section(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'assistant.db'}"
     escalations_engine(db_url)
-    review = build_review(db_url)
+    review = build_review(_service(db_url))
     assert review.texts_not_delivered == []
     assert "NOT DELIVERED" not in render(review)
+    tables.forget_engines()
