@@ -73,6 +73,7 @@ def build_review(service: EscalationService, since: Optional[datetime] = None) -
                 "messages": record.count,
                 "notification": record.notification_status,
                 "notice_problem": item.notice_problem,
+                "reply_failed": item.reply_failed,
                 "acknowledged_by": record.acknowledged_by,
             }
         )
@@ -118,6 +119,8 @@ def render(review: Review) -> str:
         symptoms = ", ".join(printable(s).replace("_", " ") for s in e["symptoms"]) or "-"
         notice = e["notice_problem"] or e["notification"]
         seen = f"acknowledged by {e['acknowledged_by']}" if e["acknowledged_by"] else "NEW"
+        if e.get("reply_failed"):
+            seen += " - TEXT REPLY NOT DELIVERED: phone the patient"
         lines.append(
             f"  #{e['id']} [{printable(e['level']).upper()}] {e['created_at'][:16]} "
             f"{printable(e['channel'] or 'unknown')} conversation {printable(e['conversation'])}"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional
+from typing import List, Optional, Set
 
 import sqlalchemy as sa
 
+from clinic_assistant.channels import twilio_store
 from clinic_assistant.console import tables
 from clinic_assistant.escalations import store
 from clinic_assistant.escalations.model import Escalation
@@ -30,6 +31,9 @@ class BoardItem:
     #: Why the clinic may not have been told ("notice failed", "notice still
     #: pending"), or None when the notice is fine.
     notice_problem: Optional[str] = None
+    #: The safety reply sent by text message did not reach the patient (Twilio
+    #: said failed or undelivered, or it could not be sent): staff must phone them.
+    reply_failed: bool = False
 
 
 def _problem(record: Escalation, stale_after: timedelta, now: datetime) -> Optional[str]:
@@ -40,11 +44,34 @@ def _problem(record: Escalation, stale_after: timedelta, now: datetime) -> Optio
     return None
 
 
+def _replies_failed(service: EscalationService, conversation_ids: Set[str]) -> Set[str]:
+    """Of these conversations, those whose escalation reply by text message failed."""
+    engine = tables.get_engine(service.settings.db_url)
+    if not conversation_ids or not tables.has_table(engine, twilio_store.outbound.name):
+        return set()
+    sent = twilio_store.outbound
+    statement = (
+        sa.select(sent.c.conversation_id)
+        .where(sent.c.conversation_id.in_(sorted(conversation_ids)), sent.c.needs_callback)
+        .distinct()
+    )
+    with engine.connect() as connection:
+        return {str(row.conversation_id) for row in connection.execute(statement)}
+
+
 def _board(service: EscalationService, records: List[Escalation]) -> List[BoardItem]:
     # The same threshold as the service's stale notices (ESCALATION_PENDING_STALE_MINUTES).
     stale_after = timedelta(minutes=service.settings.escalation_pending_stale_minutes)
     now = datetime.now(timezone.utc)
-    return [BoardItem(record, _problem(record, stale_after, now)) for record in records]
+    failed = _replies_failed(service, {record.conversation_id for record in records})
+    return [
+        BoardItem(
+            record,
+            _problem(record, stale_after, now),
+            reply_failed=record.conversation_id in failed,
+        )
+        for record in records
+    ]
 
 
 def _items(service: EscalationService, statement: sa.sql.Select) -> List[BoardItem]:  # type: ignore[type-arg]

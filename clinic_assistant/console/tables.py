@@ -183,12 +183,18 @@ def get_engine(db_url: Optional[str] = None) -> Engine:
     return engine
 
 
-def has_events(engine: Engine) -> bool:
-    """True once Rasa has created its ``events`` table in this database (remembered)."""
-    key = str(engine.url)
-    if key not in _with_events and sa.inspect(engine).has_table("events"):
+def has_table(engine: Engine, name: str) -> bool:
+    """True once another part (Rasa, the text-message channel) has created table
+    ``name`` in this database (remembered: tables are never dropped while running)."""
+    key = f"{engine.url}#{name}"
+    if key not in _with_events and sa.inspect(engine).has_table(name):
         _with_events.add(key)
     return key in _with_events
+
+
+def has_events(engine: Engine) -> bool:
+    """True once Rasa has created its ``events`` table in this database (remembered)."""
+    return has_table(engine, "events")
 
 
 def forget_engines() -> None:
