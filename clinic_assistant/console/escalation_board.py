@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ from clinic_assistant.channels import twilio_store
 from clinic_assistant.console import tables
 from clinic_assistant.escalations import store
 from clinic_assistant.escalations.model import Escalation
+from clinic_assistant.escalations.schema import UTCDateTime
 from clinic_assistant.escalations.service import EscalationService
 
 
@@ -44,19 +45,26 @@ def _problem(record: Escalation, stale_after: timedelta, now: datetime) -> Optio
     return None
 
 
-def _replies_failed(service: EscalationService, conversation_ids: Set[str]) -> Set[str]:
-    """Of these conversations, those whose escalation reply by text message failed."""
+#: The safety reply is sent before the record is written (in the background): a
+#: failed reply this long before a record's first message still belongs to it.
+REPLY_BEFORE_RECORD = timedelta(minutes=1)
+
+
+def _replies_failed(service: EscalationService, conversation_ids: Set[str]) -> Dict[str, datetime]:
+    """Conversation -> when its latest escalation reply by text message failed."""
     engine = tables.get_engine(service.settings.db_url)
     if not conversation_ids or not tables.has_table(engine, twilio_store.outbound.name):
-        return set()
+        return {}
     sent = twilio_store.outbound
+    # type_: max() would otherwise lose the column's type (SQLite hands back text).
+    latest = sa.func.max(sent.c.created_at, type_=UTCDateTime()).label("latest")
     statement = (
-        sa.select(sent.c.conversation_id)
+        sa.select(sent.c.conversation_id, latest)
         .where(sent.c.conversation_id.in_(sorted(conversation_ids)), sent.c.needs_callback)
-        .distinct()
+        .group_by(sent.c.conversation_id)
     )
     with engine.connect() as connection:
-        return {str(row.conversation_id) for row in connection.execute(statement)}
+        return {str(row.conversation_id): row.latest for row in connection.execute(statement)}
 
 
 def _board(service: EscalationService, records: List[Escalation]) -> List[BoardItem]:
@@ -68,7 +76,9 @@ def _board(service: EscalationService, records: List[Escalation]) -> List[BoardI
         BoardItem(
             record,
             _problem(record, stale_after, now),
-            reply_failed=record.conversation_id in failed,
+            # Only a failure since this escalation began (not an older, handled one).
+            reply_failed=record.conversation_id in failed
+            and failed[record.conversation_id] >= record.created_at - REPLY_BEFORE_RECORD,
         )
         for record in records
     ]

@@ -54,17 +54,34 @@ def test_marks_failed_and_stale_notices_and_undelivered_text_replies(any_db_url:
             segments=1,
             status=status,
         )
+    # An older failed reply in a conversation whose new escalation began later: not this one's.
+    later = _record(any_db_url, "sms-3", minutes_ago=0)
+    twilio_store.new_outbound(
+        any_db_url,
+        conversation_id="sms-3",
+        inbound_sid=None,
+        kind="escalation",
+        escalation_level="urgent",
+        segments=1,
+        status="failed",
+    )
+    with twilio_store.get_engine(any_db_url).begin() as connection:
+        connection.execute(
+            twilio_store.outbound.update()
+            .where(twilio_store.outbound.c.conversation_id == "sms-3")
+            .values(created_at=NOW - timedelta(days=2))
+        )
     twilio_store.dispose_engines()
 
     board = {item.record.id: item for item in escalation_board.open_escalations(service)}
     # Newest first; the two written for the same moment, the later record first.
-    assert list(board) == [fresh, delivered, texted, failed, stale]
+    assert list(board) == [later, fresh, delivered, texted, failed, stale]
     assert board[failed].notice_problem == "notice failed"
     assert board[stale].notice_problem == "notice still pending"
     assert board[fresh].notice_problem is None
     assert board[texted].reply_failed and not board[delivered].reply_failed
-    assert not board[failed].reply_failed
-    assert escalation_board.count_open(service) == 5
+    assert not board[failed].reply_failed and not board[later].reply_failed
+    assert escalation_board.count_open(service) == 6
 
 
 def test_acknowledge_and_resolve_name_the_person_and_the_first_one_stands(db_url: str) -> None:
