@@ -101,8 +101,10 @@ format: $(VENV)/.installed ## ruff format --check (run `.venv/bin/ruff format` t
 typecheck: $(VENV)/.installed ## mypy on the package, actions, tests and bench
 	$(BIN)/mypy $(PY_SOURCES)
 
-jslint: web ## eslint on the web widget (pinned in web/package-lock.json)
-	cd web && node_modules/.bin/eslint --max-warnings=0 .
+# From the repository root, so the console's script (outside web/) is covered too.
+JS_SOURCES := web clinic_assistant/console/static
+jslint: web ## eslint on the web widget and the staff console's script (pinned in web/package-lock.json)
+	web/node_modules/.bin/eslint --config web/eslint.config.js --max-warnings=0 $(JS_SOURCES)
 
 validate: $(VENV)/.installed ## rasa data validate (no training)
 	$(RASA) data validate --config config.yml --domain domain --data data
