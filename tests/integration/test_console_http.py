@@ -387,6 +387,11 @@ def test_a_new_danger_sign_reopens_a_resolved_escalation_on_the_board(console: C
     feed = session.get(f"{console.url}/escalations/feed", timeout=10).text
     row = feed[feed.index(f'id="escalation-{first.id}"') :].split("</tr>", 1)[0]
     assert "<strong>new</strong>" in row and "Acknowledge" in row
+    # The page's alert follows the latest message of any open escalation, not only new ids.
+    assert f'data-latest-id="{first.id}"' in feed
+    stamp = re.search(r'data-latest-at="(\d+)"', feed)
+    assert stamp is not None
+    assert int(stamp.group(1)) == int(reopened.escalation.last_seen_at.timestamp() * 1000)
 
 
 def test_transcripts_searches_and_exports_are_audited_without_patient_text(

@@ -24,7 +24,8 @@
     }
   });
 
-  // New escalations: the feed carries the newest open escalation's id.
+  // New escalations: the feed carries when an open escalation last had a message
+  // (a new one, or a repeat that may have raised its level or reopened it) and its id.
   var feed = document.getElementById("escalation-feed");
   if (feed) {
     var soundBox = document.getElementById("sound-alert");
@@ -32,10 +33,12 @@
     var alertText = document.getElementById("new-escalation-text");
     var dismiss = document.getElementById("dismiss-alert");
     var latestOf = function (root) {
-      var node = root.querySelector("[data-latest-id]");
-      return node ? Number(node.getAttribute("data-latest-id")) : 0;
+      var node = root.querySelector("[data-latest-at]");
+      return node
+        ? { at: Number(node.getAttribute("data-latest-at")), id: node.getAttribute("data-latest-id") }
+        : { at: 0, id: "" };
     };
-    var seen = latestOf(feed);
+    var seen = latestOf(feed).at;
     try { soundBox.checked = window.localStorage.getItem("console-sound") === "1"; } catch (e) { /* private mode */ }
     soundBox.addEventListener("change", function () {
       try { window.localStorage.setItem("console-sound", soundBox.checked ? "1" : "0"); } catch (e) { /* private mode */ }
@@ -61,9 +64,9 @@
       // Parsed inertly: nothing in a parsed document loads or runs.
       var incoming = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
       var latest = latestOf(incoming);
-      if (latest > seen) {
-        seen = latest;
-        alertText.textContent = "Escalation #" + latest + " has just arrived.";
+      if (latest.at > seen) {
+        seen = latest.at;
+        alertText.textContent = "Escalation #" + latest.id + " has a new message.";
         alertBox.hidden = false;
         if (document.title.indexOf("(!) ") !== 0) { document.title = "(!) " + document.title; }
         if (soundBox.checked) { beep(); }
