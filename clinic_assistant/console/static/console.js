@@ -91,7 +91,15 @@
       new Chart(node, {
         type: "bar",
         data: { labels: labels, datasets: [{ label: label, data: values, backgroundColor: "#0b5cad" }] },
-        options: { indexAxis: horizontal ? "y" : "x", animation: false, plugins: { legend: { display: false } } }
+        options: {
+          indexAxis: horizontal ? "y" : "x",
+          animation: false,
+          plugins: { legend: { display: false } },
+          // Counts: whole numbers on the value axis.
+          scales: horizontal
+            ? { x: { beginAtZero: true, ticks: { precision: 0 } } }
+            : { y: { beginAtZero: true, ticks: { precision: 0 } } }
+        }
       });
     };
     bar("chart-topics", data.topics.labels, data.topics.values, "Messages", true);
