@@ -89,14 +89,6 @@ def sign_in(page: Page, url: str, name: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "the console acknowledges through the store shim, which names the "
-        "acknowledger 'staff console'"
-    ),
-)
 def test_a_red_flag_appears_without_reload_and_is_handled(pages: Pages, consoles: Consoles) -> None:
     page = pages.new()
     sign_in(page, consoles.url, STAFF)
@@ -202,13 +194,6 @@ def test_lockout_after_repeated_failures(pages: Pages, consoles: Consoles) -> No
     assert axe_violations(page) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "fails after the acknowledge step (store shim)"
-    ),
-)
 def test_an_admin_finds_every_action_in_the_audit_log(pages: Pages, consoles: Consoles) -> None:
     """Runs after the tests above (file order) and finds what each of them did."""
     page = pages.new()
@@ -240,13 +225,6 @@ def test_an_admin_finds_every_action_in_the_audit_log(pages: Pages, consoles: Co
     assert axe_violations(page) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN DEFECT found when the branches met on main (2026-12-02), open: "
-        "fails in the combined main; not yet diagnosed"
-    ),
-)
 def test_console_screenshots_for_the_readme(
     pages: Pages, consoles: Consoles, tmp_path: Path
 ) -> None:
