@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -22,8 +23,9 @@ import pytest
 
 from clinic_assistant.channels.twilio_channel import conversation_id
 from clinic_assistant.escalations.notifier import SIGNATURE_HEADER, verify_signature
+from clinic_assistant.escalations.service import EscalationService
 from clinic_assistant.servers import action_server, local_settings
-from clinic_assistant.settings import ClinicSettings
+from clinic_assistant.settings import ClinicSettings, load_settings
 from clinic_assistant.staff_review import build_review
 from tests.conftest import MODEL
 from tests.fake_twilio import CLINIC_NUMBER, ID_KEY, FakeTwilio, twilio_rasa_server
@@ -247,7 +249,8 @@ def test_an_opted_out_patient_with_a_danger_sign_gets_no_text_but_staff_are_told
     assert rows == [("escalation", "not_sent_opted_out", 1)]
     assert len(sms.fake.quiet(patient, 1.0)) == 1
     # make review lists it for a call.
-    review = build_review(f"sqlite:///{sms.db_path}")
+    db_url = f"sqlite:///{sms.db_path}"
+    review = build_review(EscalationService(replace(load_settings({}), db_url=db_url)))
     listed = review.texts_not_delivered
     mine = [(t["level"], t["status"]) for t in listed if t["conversation"] == cid]
     assert mine == [("emergency", "not_sent_opted_out")]
