@@ -66,6 +66,10 @@ SAFETY_LINE_BY_LEVEL: Dict[str, str] = {
     EMERGENCY: "utter_safety_line_emergency",
     URGENT: "utter_safety_line_urgent",
 }
+#: The curated answers that carry the risk facts (and, appended, what to do if it
+#: happens); a question about a danger sign as a risk gets the first unless the NLU
+#: chose one of them.
+RISK_ANSWERS: Tuple[str, ...] = ("faq/serious_risks", "faq/side_effects")
 #: Parse-data key the AnswerGate writes: the likeliest answers, ``[{"payload": ...}]``.
 ANSWER_OPTIONS_KEY = "answer_options"
 

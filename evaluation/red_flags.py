@@ -23,6 +23,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 
 from clinic_assistant.contract import LEVELS
+from clinic_assistant.contract import RISK_ANSWERS as CONTRACT_RISK_ANSWERS
 from clinic_assistant.settings import PROJECT_ROOT
 
 SETS = PROJECT_ROOT / "tests" / "red_flags"
@@ -31,7 +32,7 @@ BLIND_TEST = SETS / "blind_test.yml"
 REGRESSION = SETS / "cases.yml"
 NONE = "none"
 #: The curated answers that carry the risk facts and say what to do if it happens.
-RISK_ANSWERS = frozenset({"faq/serious_risks", "faq/side_effects"})
+RISK_ANSWERS = frozenset(CONTRACT_RISK_ANSWERS)
 RISK_KIND = "risk_question"
 
 

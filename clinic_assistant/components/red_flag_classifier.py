@@ -64,6 +64,7 @@ from clinic_assistant.contract import (
     PAYLOAD_SYMPTOMS,
     RED_FLAG_CHECK_KEY,
     RED_FLAG_KEY,
+    RISK_ANSWERS,
     SYMPTOM_ENTITY,
 )
 from clinic_assistant.red_flags import cues
@@ -214,7 +215,26 @@ class RedFlagClassifier(GraphComponent):
                 # A bare "yes", "sí, ahorita", "no" or "help is here": the rules read
                 # it against the question the assistant just asked.
                 self._set_intent(message, SHORT_ANSWER_INTENTS[assessment.answer])
+            elif assessment.risk_question and _chosen_answer(message) not in RISK_ANSWERS:
+                # "Can it make it hard to swallow?": the risk facts and what to do if
+                # it happens, whatever other answer the words were closest to.
+                self._set_answer(message, RISK_ANSWERS[0])
         return messages
+
+    def _set_answer(self, message: Message, key: str) -> None:
+        selector = dict(message.get(RESPONSE_SELECTOR) or {})
+        selector.setdefault("all_retrieval_intents", [RETRIEVAL_INTENT])
+        selector[RETRIEVAL_INTENT] = {
+            "response": {
+                "responses": [],
+                "confidence": 1.0,
+                "intent_response_key": key,
+                "utter_action": f"utter_{key}",
+            },
+            "ranking": [{"confidence": 1.0, "intent_response_key": key}],
+        }
+        message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+        self._set_intent(message, RETRIEVAL_INTENT)
 
     @staticmethod
     def _set_intent(message: Message, name: str) -> None:

@@ -49,6 +49,19 @@ def test_a_question_about_a_risk_is_answered_with_what_to_do_if_it_happens(
     assert f"call {ClinicSettings().emergency_number} now" in text
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["could the shots ever make my eyelids droop?", "is trouble speaking a possible side effect"],
+)
+def test_other_risk_questions_get_the_risk_facts_too(stack: Stack, question: str) -> None:
+    reply = stack.say(f"risk-{abs(hash(question))}", question)
+    assert not escalations(reply)
+    text = " ".join(texts(reply))
+    # One of the two answers with the risk facts, and what to do if it happens.
+    assert text.startswith(("Rare but serious side effects", "Most side effects are mild")), text
+    assert f"call {ClinicSettings().emergency_number} now" in text
+
+
 def test_talk_to_a_person_gives_the_phone_and_hours(stack: Stack) -> None:
     reply = stack.say("human-1", "can I speak to a real person")
     assert ClinicSettings().phone in texts(reply)[0]

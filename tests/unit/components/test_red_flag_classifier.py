@@ -269,3 +269,34 @@ def test_help_has_come_wins_over_a_safety_question(classifier: RedFlagClassifier
     _with_net(both, classifier).process([message])
     assert message.get("intent")["name"] == "red_flag_all_clear"
     assert message.get("red_flag_check") is None
+
+
+@pytest.mark.parametrize(
+    ("chosen", "answered"),
+    [
+        ("faq/visit_going_home", "faq/serious_risks"),
+        ("faq/side_effects", "faq/side_effects"),  # already a risk answer: kept
+    ],
+)
+def test_a_risk_question_gets_the_risk_facts(
+    classifier: RedFlagClassifier, chosen: str, answered: str
+) -> None:
+    message = faq_message("can it make it hard to swallow?")
+    message.get("response_selector")["faq"]["response"]["intent_response_key"] = chosen
+    _with_net(Assessment(risk_question=True), classifier).process([message])
+    response = message.get("response_selector")["faq"]["response"]
+    assert response["intent_response_key"] == answered
+    assert message.get("intent")["name"] == "faq"
+    assert "red_flag" not in message.output_properties
+
+
+def test_a_risk_question_inside_a_clarification_is_answered_too(
+    classifier: RedFlagClassifier,
+) -> None:
+    message = faq_message("is double vision a side effect")
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
+    _with_net(Assessment(risk_question=True), classifier).process([message])
+    assert message.get("intent")["name"] == "faq"
+    assert message.get("response_selector")["faq"]["response"]["utter_action"] == (
+        "utter_faq/serious_risks"
+    )
