@@ -39,6 +39,10 @@ ALL_CLEAR_INTENT = "red_flag_all_clear"
 #: RedFlagClassifier too, so the rules read it against the question just asked.
 AFFIRM_INTENT = "affirm"
 DENY_INTENT = "deny"
+#: The retrieval intent of the curated answers (``faq/<topic>``) and the parse-data
+#: key where the ResponseSelector (and the components after it) put the chosen one.
+RETRIEVAL_INTENT = "faq"
+RESPONSE_SELECTOR_KEY = "response_selector"
 #: Set by the AnswerGate: answers too close to call (clarify with buttons).
 FALLBACK_INTENT = "nlu_fallback"
 #: Set by the AnswerGate: empty, emoji, gibberish or another language.
@@ -160,28 +164,23 @@ def red_flag_of(parse_data: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
 
 def escalation_of(custom: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
     """The escalation a reply's ``custom`` object carries, or None."""
-    if not isinstance(custom, Mapping):
+    return _flag_of(custom.get(ESCALATION_KEY) if isinstance(custom, Mapping) else None)
+
+
+def _flag_of(value: Any) -> Optional[RedFlag]:
+    """A ``{"level", "symptoms"}`` mapping as a RedFlag; None when it is not one."""
+    if not isinstance(value, Mapping) or value.get(PAYLOAD_LEVEL) not in LEVELS:
         return None
-    escalation = custom.get(ESCALATION_KEY)
-    if not isinstance(escalation, Mapping) or escalation.get(PAYLOAD_LEVEL) not in LEVELS:
-        return None
-    symptoms = escalation.get(PAYLOAD_SYMPTOMS) or []
+    symptoms = value.get(PAYLOAD_SYMPTOMS) or []
     return RedFlag(
-        str(escalation[PAYLOAD_LEVEL]),
+        str(value[PAYLOAD_LEVEL]),
         _unique([s for s in symptoms if isinstance(s, str)] if isinstance(symptoms, list) else []),
     )
 
 
 def check_of(parse_data: Optional[Mapping[str, Any]]) -> Optional[RedFlag]:
     """The unsure red flag (:data:`RED_FLAG_CHECK_KEY`) of a parsed message, or None."""
-    check = parse_data.get(RED_FLAG_CHECK_KEY) if parse_data else None
-    if not isinstance(check, Mapping) or check.get(PAYLOAD_LEVEL) not in LEVELS:
-        return None
-    symptoms = check.get(PAYLOAD_SYMPTOMS) or []
-    return RedFlag(
-        str(check[PAYLOAD_LEVEL]),
-        _unique([s for s in symptoms if isinstance(s, str)] if isinstance(symptoms, list) else []),
-    )
+    return _flag_of(parse_data.get(RED_FLAG_CHECK_KEY) if parse_data else None)
 
 
 def confirmed_red_flag(

@@ -35,7 +35,7 @@ from clinic_assistant import contract
 FALLBACK_INTENT = contract.FALLBACK_INTENT
 UNREADABLE_INTENT = contract.UNREADABLE_INTENT
 ANSWER_OPTIONS = contract.ANSWER_OPTIONS_KEY
-RESPONSE_SELECTOR = "response_selector"
+RESPONSE_SELECTOR = contract.RESPONSE_SELECTOR_KEY
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -174,7 +174,7 @@ class AnswerGate(GraphComponent):
             self._apply_payload(message, text)
             return
         if not self._readable(text):
-            self._set_intent(message, UNREADABLE_INTENT, 1.0)
+            set_intent(message, UNREADABLE_INTENT, 1.0)
             return
         intent = message.get(INTENT) or {}
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
@@ -190,7 +190,7 @@ class AnswerGate(GraphComponent):
             )
         if unsure:
             message.set(ANSWER_OPTIONS, self._options(message, answers), add_to_output=True)
-            self._set_intent(message, FALLBACK_INTENT, confidence)
+            set_intent(message, FALLBACK_INTENT, confidence)
 
     def _apply_payload(self, message: Message, text: str) -> None:
         """``/faq/<topic>`` from a button becomes that answer with full confidence."""
@@ -198,20 +198,7 @@ class AnswerGate(GraphComponent):
         match = re.fullmatch(rf"/{re.escape(retrieval)}/(\w+)", text)
         if not match or match.group(1) not in self._topics:
             return
-        key = f"{retrieval}/{match.group(1)}"
-        selector = dict(message.get(RESPONSE_SELECTOR) or {})
-        selector.setdefault("all_retrieval_intents", [retrieval])
-        selector[retrieval] = {
-            "response": {
-                "responses": [],
-                "confidence": 1.0,
-                "intent_response_key": key,
-                "utter_action": f"utter_{key}",
-            },
-            "ranking": [{"confidence": 1.0, "intent_response_key": key}],
-        }
-        message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
-        self._set_intent(message, retrieval, 1.0)
+        set_answer(message, f"{retrieval}/{match.group(1)}")
 
     def _readable(self, text: str) -> bool:
         """True when the text has words and enough of them are English or known."""
@@ -245,14 +232,37 @@ class AnswerGate(GraphComponent):
         best = sorted(worth, key=lambda item: item[1], reverse=True)[:2]
         return [{"payload": payload, "score": round(score, 4)} for payload, score in best]
 
-    @staticmethod
-    def _set_intent(message: Message, name: str, confidence: float) -> None:
-        ranking = [
-            entry for entry in (message.get(INTENT_RANKING_KEY) or []) if entry.get("name") != name
-        ]
-        message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
-        message.set(
-            INTENT_RANKING_KEY,
-            [{"name": name, "confidence": confidence}, *ranking],
-            add_to_output=True,
-        )
+
+def set_intent(message: Message, name: str, confidence: float = 1.0) -> None:
+    """``name`` becomes the message's intent, first in its ranking (no repeat)."""
+    ranking = [
+        entry for entry in (message.get(INTENT_RANKING_KEY) or []) if entry.get("name") != name
+    ]
+    message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)
+    message.set(
+        INTENT_RANKING_KEY,
+        [{"name": name, "confidence": confidence}, *ranking],
+        add_to_output=True,
+    )
+
+
+def set_answer(message: Message, key: str) -> None:
+    """The curated answer ``key`` ("faq/onset") is chosen with full confidence.
+
+    Written as the ResponseSelector writes its choice, so Rasa's retrieval action
+    utters it; the intent becomes the key's retrieval intent.
+    """
+    retrieval = key.split("/", 1)[0]
+    selector = dict(message.get(RESPONSE_SELECTOR) or {})
+    selector.setdefault("all_retrieval_intents", [retrieval])
+    selector[retrieval] = {
+        "response": {
+            "responses": [],
+            "confidence": 1.0,
+            "intent_response_key": key,
+            "utter_action": f"utter_{key}",
+        },
+        "ranking": [{"confidence": 1.0, "intent_response_key": key}],
+    }
+    message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+    set_intent(message, retrieval)

@@ -44,13 +44,12 @@ from rasa.shared.nlu.constants import (
     EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic_assistant.components.answer_gate import set_answer, set_intent
 from clinic_assistant.contract import (
     AFFIRM_INTENT,
     ALL_CLEAR_INTENT,
@@ -64,6 +63,8 @@ from clinic_assistant.contract import (
     PAYLOAD_SYMPTOMS,
     RED_FLAG_CHECK_KEY,
     RED_FLAG_KEY,
+    RESPONSE_SELECTOR_KEY,
+    RETRIEVAL_INTENT,
     RISK_ANSWERS,
     SYMPTOM_ENTITY,
 )
@@ -79,9 +80,6 @@ SHORT_ANSWER_INTENTS: Dict[str, str] = {
     cues.NO: DENY_INTENT,
     cues.ALL_CLEAR: ALL_CLEAR_INTENT,
 }
-#: The retrieval intent and the parse-data key of its chosen answer.
-RETRIEVAL_INTENT = "faq"
-RESPONSE_SELECTOR = "response_selector"
 
 
 def _chosen_answer(message: Message) -> Optional[str]:
@@ -93,7 +91,7 @@ def _chosen_answer(message: Message) -> Optional[str]:
     intent = message.get(INTENT) or {}
     if intent.get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
         return None
-    selector = (message.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
+    selector = (message.get(RESPONSE_SELECTOR_KEY) or {}).get(RETRIEVAL_INTENT) or {}
     key = (selector.get("response") or {}).get("intent_response_key")
     return str(key) if isinstance(key, str) and key.startswith(f"{RETRIEVAL_INTENT}/") else None
 
@@ -198,7 +196,7 @@ class RedFlagClassifier(GraphComponent):
             elif assessment.answer == cues.ALL_CLEAR:
                 # "Ya estoy en urgencias": help has come, although the words are
                 # close to a danger sign; asking again would be noise.
-                self._set_intent(message, ALL_CLEAR_INTENT)
+                set_intent(message, ALL_CLEAR_INTENT)
             elif assessment.ask_level is not None:
                 message.set(
                     RED_FLAG_CHECK_KEY,
@@ -209,43 +207,17 @@ class RedFlagClassifier(GraphComponent):
                     },
                     add_to_output=True,
                 )
-                self._set_intent(message, CHECK_INTENT_BY_LEVEL[assessment.ask_level])
+                set_intent(message, CHECK_INTENT_BY_LEVEL[assessment.ask_level])
                 logger.info("Possible red flag, safety question: level=%s", assessment.ask_level)
             elif assessment.answer in SHORT_ANSWER_INTENTS:
                 # A bare "yes", "sí, ahorita", "no" or "help is here": the rules read
                 # it against the question the assistant just asked.
-                self._set_intent(message, SHORT_ANSWER_INTENTS[assessment.answer])
+                set_intent(message, SHORT_ANSWER_INTENTS[assessment.answer])
             elif assessment.risk_question and _chosen_answer(message) not in RISK_ANSWERS:
                 # "Can it make it hard to swallow?": the risk facts and what to do if
                 # it happens, whatever other answer the words were closest to.
-                self._set_answer(message, RISK_ANSWERS[0])
+                set_answer(message, RISK_ANSWERS[0])
         return messages
-
-    def _set_answer(self, message: Message, key: str) -> None:
-        selector = dict(message.get(RESPONSE_SELECTOR) or {})
-        selector.setdefault("all_retrieval_intents", [RETRIEVAL_INTENT])
-        selector[RETRIEVAL_INTENT] = {
-            "response": {
-                "responses": [],
-                "confidence": 1.0,
-                "intent_response_key": key,
-                "utter_action": f"utter_{key}",
-            },
-            "ranking": [{"confidence": 1.0, "intent_response_key": key}],
-        }
-        message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
-        self._set_intent(message, RETRIEVAL_INTENT)
-
-    @staticmethod
-    def _set_intent(message: Message, name: str) -> None:
-        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [
-            entry
-            for entry in message.get(INTENT_RANKING_KEY) or []
-            if entry.get(INTENT_NAME_KEY) != name
-        ]
-        message.set(INTENT, intent, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [dict(intent), *ranking], add_to_output=True)
 
     def _doc(self, message: Message, text: str) -> Any:
         """SpacyNLP's doc when it is of this text (it may be lowercased), else our own."""
@@ -262,7 +234,7 @@ class RedFlagClassifier(GraphComponent):
         detection: Optional[Detection],
     ) -> None:
         level = found_level or EMERGENCY  # a fired decision has a level; else escalate
-        self._set_intent(message, INTENT_BY_LEVEL[level])
+        set_intent(message, INTENT_BY_LEVEL[level])
 
         name = self.__class__.__name__
         # Keep other extractors' entities (medicines); replace our own if run twice.

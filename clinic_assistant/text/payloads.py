@@ -18,14 +18,12 @@ import json
 import re
 from typing import Any, FrozenSet, Iterable, Mapping
 
-from clinic_assistant.contract import RED_FLAG_INTENTS
+from clinic_assistant.contract import RED_FLAG_INTENTS, RETRIEVAL_INTENT
 
 #: Payloads the assistant sends that are not buttons of a domain response: the
 #: widget's hidden greeting when a chat opens, and the "Something else" button that
 #: ClinicNLG adds to clarification questions (clinic_assistant.nlg.SOMETHING_ELSE).
 EXTRA_PAYLOADS: FrozenSet[str] = frozenset({"/greet", "/deny"})
-#: The retrieval intent whose answers the clarification buttons offer as ``/faq/<topic>``.
-RETRIEVAL_INTENT = "faq"
 #: The only form a payload may have: an intent name, optionally ``/<topic>``.
 PAYLOAD_FORM = re.compile(r"/[a-z][a-z0-9_]*(?:/[a-z][a-z0-9_]*)?")
 #: Intents no payload may name: an escalation comes only from the detector.
