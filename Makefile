@@ -24,6 +24,8 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') \
                 $(filter-out clinic_assistant/components/red_flag_classifier.py, \
                   $(wildcard clinic_assistant/components/*.py)) \
+                $(wildcard clinic_assistant/answers/*.py) clinic_assistant/text/shorthand.py \
+                clinic_assistant/lexicons/text_shorthand.yml \
                 $(SPACY_DIR)/meta.json $(EMBED_DIR)/VERIFIED
 # What the saved spaCy pipeline contains: its code and the medicine patterns.
 SPACY_INPUTS := $(wildcard clinic_assistant/nlp/*.py) clinic_assistant/lexicons/medicines.yml

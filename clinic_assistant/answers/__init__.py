@@ -1,0 +1,1 @@
+"""Choosing the curated answer: by meaning (sentence embeddings) and by context."""
