@@ -131,6 +131,10 @@ class AnswerGate(GraphComponent):
             # previous answer this share of the score.
             "follow_up_weight": 0.3,
             "follow_up_max_words": 5,
+            # Answers to the assistant's own questions: given only when DIET read
+            # them too, never from likeness alone ("what about the other thing" is
+            # not a "no").
+            "nlu_only_intents": ["affirm", "deny"],
             "random_seed": 42,
         }
 
@@ -309,7 +313,10 @@ class AnswerGate(GraphComponent):
         if previous in scores and is_follow_up(text, int(self._config["follow_up_max_words"])):
             scores = mix(scores, {previous: 1.0}, float(self._config["follow_up_weight"]))
         best, score = max(scores.items(), key=lambda item: item[1])
-        if score < self._config["combined_threshold"]:
+        read_by_nlu = (message.get(INTENT) or {}).get("name") == best
+        if score < self._config["combined_threshold"] or (
+            best in self._config["nlu_only_intents"] and not read_by_nlu
+        ):
             options = self._best_options({f"/{name}": value for name, value in scores.items()})
             message.set(ANSWER_OPTIONS, options, add_to_output=True)
             intent = message.get(INTENT) or {}

@@ -6,8 +6,9 @@ import sqlite3
 import time
 
 import pytest
+import yaml
 
-from clinic_assistant.settings import ClinicSettings
+from clinic_assistant.settings import PROJECT_ROOT, ClinicSettings
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -216,3 +217,43 @@ def test_the_escalation_reaches_the_patient_with_the_action_server_down(stack: S
         assert texts(stack.say("red-2", "how long does it last?"))
     finally:
         stack.actions.start()
+
+
+#: Messages too vague to place: at least one gets the clarification with answers.
+UNCLEAR = ["the injection thing", "timing", "the needle stuff", "about the thing with the shots"]
+
+
+def answer_text(topic: str) -> str:
+    """The first line of the sheet's answer for ``faq/<topic>``, as the domain has it."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain" / "faq.yml").read_text("utf-8"))
+    return str(domain["responses"][f"utter_faq/{topic}"][0]["text"]).splitlines()[0]
+
+
+def test_a_clarification_offers_likely_answers_and_a_click_gives_that_answer(
+    stack: Stack,
+) -> None:
+    """In the running server (not a unit-built NLG): answer buttons with their titles."""
+    for number, text in enumerate(UNCLEAR):
+        sender = f"clarify-{number}"
+        reply = stack.say(sender, text)
+        buttons = (reply[-1].get("buttons") or []) if reply else []
+        answers = [b for b in buttons if b["payload"].startswith("/faq/")]
+        if answers:
+            break
+    else:
+        raise AssertionError(f"none of {UNCLEAR} was clarified with answer buttons")
+    assert 1 <= len(answers) <= 2
+    assert buttons[-1] == {"title": "Something else", "payload": "/deny"}
+    assert all(b["title"] and not b["title"].startswith("/") for b in answers)
+    topic = answers[0]["payload"].split("/")[-1]
+    clicked = stack.say(sender, answers[0]["payload"])
+    assert texts(clicked)[0].startswith(answer_text(topic))
+
+
+def test_a_short_follow_up_is_answered_from_the_previous_answer(stack: Stack) -> None:
+    emg = answer_text("emg")
+    assert texts(stack.say("follow-1", "what is the EMG for?"))[0].startswith(emg)
+    assert texts(stack.say("follow-1", "is that always needed?"))[0].startswith(emg)
+    # The same words with nothing before them lean on nothing.
+    alone = stack.say("follow-2", "is that always needed?")
+    assert not texts(alone)[0].startswith(emg)

@@ -215,3 +215,16 @@ def test_a_model_without_its_semantic_weights_fails_to_load(
 def test_the_fingerprint_follows_the_shorthand_table() -> None:
     first = AnswerGate.fingerprint_addon(CONFIG)
     assert first and first == AnswerGate.fingerprint_addon(CONFIG)
+
+
+def test_a_yes_or_no_is_never_read_from_likeness_alone(gate: AnswerGate) -> None:
+    """Only DIET may read a message as an answer to the assistant's question."""
+    config = {**CONFIG, "nlu_only_intents": ["greet"]}
+    strict = AnswerGate(config, gate._model_storage, gate._resource, set(), set(), gate._semantic)
+    strict._vocabulary, strict._encoder = gate._vocabulary, gate._encoder
+    msg = nlu("hello hello good morning", {"faq/onset": 0.9}, faq=0.9, greet=0.1)
+    strict.process([msg])
+    assert answer(msg) == "nlu_fallback"
+    agreed = nlu("hello hello good morning", {"faq/onset": 0.9}, faq=0.1, greet=0.9)
+    strict.process([agreed])
+    assert answer(agreed) == "greet"
