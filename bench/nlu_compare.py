@@ -205,3 +205,30 @@ def compare(out: Path) -> Dict[str, Dict[str, object]]:
         "model": None,
     }
     return results
+
+
+def main(argv: List[str]) -> int:
+    """``python -m bench.nlu_compare MODEL [MODEL ...]``: already trained models and the
+    TF-IDF baseline on the untouched blind sets, aggregate figures only (no training;
+    ``make bench`` runs :func:`compare`, which trains from scratch)."""
+    designs: List[Tuple[str, Callable[[str], str], Callable[[str, str], str]]] = []
+    for path in argv:
+        designs.append((path, rasa_predictor(Path(path)), conversation_replier(Path(path))))
+    predict, _ = tfidf_predictor()
+    designs.append(("TF-IDF + logistic regression", predict, context_free_replier(predict)))
+    for name, predict_one, replier in designs:
+        figures = blind_figures(predict_one, replier)
+        blind, turns, old = figures["blind"], figures["turns"], figures["scores"]
+        print(
+            f"{name}: blind test {blind.accuracy:.3f} (n={blind.n}), "  # type: ignore[attr-defined]
+            f"sms {blind.sms_accuracy:.3f} (n={blind.n_sms}), "  # type: ignore[attr-defined]
+            f"turns {turns.turns_right:.3f} (n={turns.n_turns}), "  # type: ignore[attr-defined]
+            f"regression set {old.accuracy:.3f}"  # type: ignore[attr-defined]
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

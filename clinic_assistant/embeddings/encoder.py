@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, List, Sequence
@@ -30,6 +31,10 @@ DIMENSIONS = 384
 MAX_TOKENS = 128
 #: Texts per forward pass; bounds the memory of one call.
 BATCH_SIZE = 32
+#: Recent texts whose vectors are kept: the AnswerGate and the red-flag second
+#: opinion both embed a one-sentence message, and the second asks for it again.
+#: Bounded (about 1.5 KB a vector, texts at most 2,000 characters).
+CACHE_SIZE = 256
 
 
 class SentenceEncoder:
@@ -51,6 +56,7 @@ class SentenceEncoder:
         self._tokenizer.no_padding()
         self._model = TFBertModel.from_pretrained(str(folder), local_files_only=True)
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         spec = tf.TensorSpec(shape=(None, None), dtype=tf.int32)
         self._forward: Any = tf.function(self._pooled, input_signature=[spec, spec])
 
@@ -69,9 +75,29 @@ class SentenceEncoder:
         return list(self._tokenizer.encode(text).ids)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit vector per text, shape ``(len(texts), 384)``; empty input -> ``(0, 384)``."""
+        """One unit vector per text, shape ``(len(texts), 384)``; empty input -> ``(0, 384)``.
+
+        Vectors of recently seen texts come from a small cache; only the rest are run.
+        """
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+            for text in known:
+                self._recent.move_to_end(text)
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            for text, vector in zip(missing, self._run(missing), strict=True):
+                known[text] = vector.copy()  # not a view that keeps the batch alive
+            with self._lock:
+                for text in missing:
+                    self._recent[text] = known[text]
+                while len(self._recent) > CACHE_SIZE:
+                    self._recent.popitem(last=False)
+        return np.stack([known[text] for text in texts]).astype(np.float32, copy=False)
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        """The model's vectors of ``texts``, in batches."""
         out: List[np.ndarray] = []
         for start in range(0, len(texts), BATCH_SIZE):
             batch = self._tokenizer.encode_batch(list(texts[start : start + BATCH_SIZE]))

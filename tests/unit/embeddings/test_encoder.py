@@ -58,3 +58,16 @@ def test_a_huge_message_costs_no_more_than_max_tokens(encoder: SentenceEncoder) 
 
 def test_the_encoder_is_shared_per_process() -> None:
     assert get_encoder(DEFAULT_DIR) is get_encoder(DEFAULT_DIR)
+
+
+def test_a_recent_text_is_not_run_again(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = encoder.encode(["does the injection hurt a lot"])
+    runs: list = []
+    original = encoder._run
+    monkeypatch.setattr(encoder, "_run", lambda texts: runs.append(list(texts)) or original(texts))
+    again = encoder.encode(["does the injection hurt a lot", "a new text", "a new text"])
+    assert np.array_equal(again[0], first[0])
+    assert runs == [["a new text"]]  # only the unseen text, once
+    assert np.array_equal(again[1], again[2])
