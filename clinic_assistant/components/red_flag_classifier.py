@@ -114,10 +114,10 @@ def get_detector(lexicon: Optional[str] = None) -> RedFlagDetector:
         if lexicon is None:
             _detectors[None] = default_detector()
         else:
-            from clinic_assistant.nlp.pipeline import build_pipeline
+            from clinic_assistant.nlp.pipeline import project_pipeline
             from clinic_assistant.red_flags.lexicon import load_lexicon
 
-            _detectors[lexicon] = RedFlagDetector(load_lexicon(lexicon), build_pipeline())
+            _detectors[lexicon] = RedFlagDetector(load_lexicon(lexicon), project_pipeline())
     return _detectors[lexicon]
 
 

@@ -17,8 +17,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
@@ -102,6 +103,44 @@ def build_pipeline(medicines: Path = MEDICINES_LEXICON) -> Language:
         }
     )
     return nlp
+
+
+_shared: Dict[str, Language] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pipeline(
+    path: Path | str = DEFAULT_PIPELINE_DIR, loader: Optional[Callable[[], Language]] = None
+) -> Language:
+    """The process's one Language for the saved pipeline at ``path``, loaded on first use.
+
+    Rasa's ``SpacyNLP`` (through :mod:`clinic_assistant.runtime`) and the red-flag
+    detector share it, so its vocabulary and lemma table are in memory once.
+    ``loader`` loads it when it is not loaded yet (default: ``spacy.load``).
+    """
+    key = str(Path(path).resolve())
+    with _shared_lock:
+        if key not in _shared:
+            if loader is None:
+                import spacy
+
+                _shared[key] = spacy.load(key, disable=["parser"])
+            else:
+                _shared[key] = loader()
+        return _shared[key]
+
+
+def project_pipeline() -> Language:
+    """The project's pipeline: the saved one (shared) when it is up to date, else built.
+
+    The saved pipeline is what ``build_pipeline`` made and ``SpacyNLP`` reads
+    (config.yml), so both give the same tokens; without it (a fresh checkout) the
+    pipeline is built in memory.
+    """
+    saved = PACKAGE_DIR.parent / DEFAULT_PIPELINE_DIR
+    if is_up_to_date(saved):
+        return shared_pipeline(saved)
+    return build_pipeline()
 
 
 def save_pipeline(path: Path | str, medicines: Path = MEDICINES_LEXICON) -> Path:

@@ -602,10 +602,13 @@ def _longest(spans: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
 
 @functools.lru_cache(maxsize=1)
 def default_detector() -> RedFlagDetector:
-    """The detector over the project's lexicon and pipeline (built once per process)."""
-    from clinic_assistant.nlp.pipeline import build_pipeline
+    """The detector over the project's lexicon and pipeline (built once per process).
 
-    return RedFlagDetector(load_lexicon(), build_pipeline())
+    The pipeline is the one SpacyNLP uses, shared (``project_pipeline``).
+    """
+    from clinic_assistant.nlp.pipeline import project_pipeline
+
+    return RedFlagDetector(load_lexicon(), project_pipeline())
 
 
 def detect_text(text: str) -> Detection:
