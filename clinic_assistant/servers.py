@@ -33,7 +33,6 @@ from clinic_assistant.settings import (
     load_settings,
 )
 
-VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "clinic.tar.gz"
 
 
@@ -170,11 +169,17 @@ def _reach(settings: Settings, port: int, path: str) -> str:
 
 
 def rasa_server(settings: Settings, log_path: Path, model: Path = DEFAULT_MODEL) -> ServerProcess:
-    """The Rasa server: REST and socket.io channels, SQL tracker store, no HTTP API."""
+    """The Rasa server: REST and socket.io channels, SQL tracker store, no HTTP API.
+
+    ``rasa run`` through :mod:`clinic_assistant.runtime`, which loads the model for
+    serving only (no training state) and the spaCy pipeline once.
+    """
     return ServerProcess(
         name="rasa server",
         command=[
-            str(VENV_BIN / "rasa"),
+            sys.executable,
+            "-m",
+            "clinic_assistant.runtime",
             "run",
             "--model",
             str(model),

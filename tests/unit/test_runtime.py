@@ -1,0 +1,41 @@
+"""The server's model loading (clinic_assistant.runtime): one spaCy pipeline per process.
+
+That the server's parse of every test text is what Rasa's own load gives is checked
+by ``bench/parse_dump.py`` (a trained model is needed; see bench/report/lean_server.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+from clinic_assistant import runtime
+from clinic_assistant.nlp.pipeline import save_pipeline, shared_pipeline
+
+
+@pytest.fixture(scope="module", autouse=True)
+def installed() -> None:
+    runtime.install()
+
+
+def test_install_is_idempotent() -> None:
+    load = SpacyNLP.load_model
+    runtime.install()
+    assert SpacyNLP.load_model == load
+
+
+def test_spacy_nlp_loads_each_pipeline_once_and_shares_it(tmp_path: Path) -> None:
+    path = save_pipeline(tmp_path / "spacy_pipeline")
+    first = SpacyNLP.load_model(str(path))
+    second = SpacyNLP.load_model(str(path))
+    assert first.model is second.model is shared_pipeline(path)
+    assert first.model_name == str(path)
+
+
+def test_spacy_nlp_still_refuses_a_missing_model_name() -> None:
+    from rasa.nlu.model import InvalidModelError
+
+    with pytest.raises(InvalidModelError):
+        SpacyNLP.load_model("")
