@@ -213,6 +213,13 @@ def main() -> None:
     cluster_bench()  # bench/report/cluster.md
     print(f"report: {REPORT / 'report.md'} and {REPORT / 'cluster.md'}")
 
+    print("one replica: memory, throughput, per-turn cost ...", flush=True)
+    from bench import lean_server
+
+    lean_server.REPORT.write_text(
+        lean_server.report(lean_server.measure(), None, "make bench"), "utf-8"
+    )
+
     print("red flags on the blind sets, beside today's detector ...", flush=True)
     from bench.red_flags import main as red_flags_bench
 
