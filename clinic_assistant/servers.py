@@ -171,8 +171,8 @@ def _reach(settings: Settings, port: int, path: str) -> str:
 def rasa_server(settings: Settings, log_path: Path, model: Path = DEFAULT_MODEL) -> ServerProcess:
     """The Rasa server: REST and socket.io channels, SQL tracker store, no HTTP API.
 
-    ``rasa run`` through :mod:`clinic_assistant.runtime`, which loads the model for
-    serving only (no training state) and the spaCy pipeline once.
+    ``rasa run`` through :mod:`clinic_assistant.runtime`, which loads the spaCy
+    pipeline once per process (shared with the red-flag detector).
     """
     return ServerProcess(
         name="rasa server",
