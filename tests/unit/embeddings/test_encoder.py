@@ -66,7 +66,12 @@ def test_a_recent_text_is_not_run_again(
     first = encoder.encode(["does the injection hurt a lot"])
     runs: list = []
     original = encoder._run
-    monkeypatch.setattr(encoder, "_run", lambda texts: runs.append(list(texts)) or original(texts))
+
+    def counted(texts: list) -> np.ndarray:
+        runs.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(encoder, "_run", counted)
     again = encoder.encode(["does the injection hurt a lot", "a new text", "a new text"])
     assert np.array_equal(again[0], first[0])
     assert runs == [["a new text"]]  # only the unseen text, once
