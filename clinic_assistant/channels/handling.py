@@ -4,7 +4,9 @@
   (the only "/" messages that may bypass understanding);
 * :func:`client_metadata`: the client's ``metadata`` as kept in the tracker;
 * :func:`handle_to_completion`: hands the message to Rasa so that it is handled to
-  the end (stored, escalation recorded) even if the client goes away meanwhile.
+  the end (stored, escalation recorded) even if the client goes away meanwhile,
+  and, when the handling fails, still reads it for danger signs and tells the
+  patient what to do (:mod:`clinic_assistant.channels.unhandled`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Awaitable, Callable, FrozenSet, Optional, Set
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import LockError
 
-from clinic_assistant.locks.unavailable import apologise
+from clinic_assistant.channels.unhandled import WatchedOutput, tell_unhandled
 from clinic_assistant.log_privacy import handling
 from clinic_assistant.text.payloads import EXTRA_PAYLOADS, payloads_of_responses
 
@@ -62,16 +64,21 @@ async def handle_to_completion(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     message: UserMessage,
     raw_text: Optional[str] = None,
+    domain: Any = None,
 ) -> None:
     """Run ``on_new_message(message)`` in its own task and wait for it.
 
     If the waiting request is cancelled (Sanic cancels a handler whose client
     closed the connection), the task goes on: the message is stored and an
-    escalation recorded all the same. The message's text (and ``raw_text``) are
-    removed from any log line written while it is handled.
+    escalation recorded all the same. If the handling fails (the lock store or
+    the tracker store down, any other error), the task still reads the message
+    for danger signs and tells the patient what to do
+    (:mod:`~clinic_assistant.channels.unhandled`, with ``domain``'s texts); it never
+    raises. The message's text (and ``raw_text``) are removed from any log line
+    written while it is handled.
     """
     with handling(message.text, raw_text):
-        task = asyncio.ensure_future(on_new_message(message))
+        task = asyncio.ensure_future(_handle_or_tell(on_new_message, message, domain))
     _running.add(task)
     task.add_done_callback(_finished)
     try:
@@ -79,16 +86,43 @@ async def handle_to_completion(
     except asyncio.CancelledError:
         logger.info("A client left before its reply; the message is handled anyway.")
         raise
+
+
+async def _handle_or_tell(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    message: UserMessage,
+    domain: Any,
+) -> None:
+    watched = WatchedOutput(message.output_channel) if message.output_channel else None
+    original = message.output_channel
+    message.output_channel = watched  # type: ignore[assignment]
+    try:
+        await on_new_message(message)
     except LockError:
         # The lock store (Redis) is down: the message is not handled, so that two
         # replicas can never answer at once; the patient is told what to do.
-        await apologise(message)
+        logger.warning("A message was not handled: the lock store is unavailable.")
+        await _tell(message, original, domain, watched)
+    except Exception as error:
+        logger.error(
+            "A message could not be handled (%s); the patient is told what to do.",
+            type(error).__name__,
+            exc_info=error,
+        )
+        await _tell(message, original, domain, watched)
+    finally:
+        message.output_channel = original  # type: ignore[assignment]
+
+
+async def _tell(
+    message: UserMessage, original: Any, domain: Any, watched: Optional[WatchedOutput]
+) -> None:
+    message.output_channel = original
+    await tell_unhandled(message, domain, watched.sent if watched else 0)
 
 
 def _finished(task: asyncio.Task[Any]) -> None:
     _running.discard(task)
-    if not task.cancelled() and isinstance(task.exception(), LockError):
-        return  # said once, by apologise()
     if not task.cancelled() and task.exception() is not None:
         logger.error("A message could not be handled.", exc_info=task.exception())
 

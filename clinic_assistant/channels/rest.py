@@ -220,7 +220,11 @@ class ClinicRestInput(RestInput):
         store = getattr(agent, "tracker_store", None)
         if store is None:
             return
-        tracker = await store.retrieve(sender)
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception as error:  # noqa: BLE001 - the store is down: the handling tells
+            logger.warning("The owner check could not read the tracker (%s).", type(error).__name__)
+            return
         if tracker is None:
             return
         for event in reversed(tracker.events):
@@ -242,10 +246,8 @@ class ClinicRestInput(RestInput):
         message = UserMessage(
             incoming.text, collector, sender, input_channel=self.name(), metadata=metadata
         )
-        try:
-            await handle_to_completion(on_new_message, message, raw)
-        except Exception:  # noqa: BLE001 - logged without the text by handle_to_completion
-            logger.error("The REST channel could not handle a message.")
+        agent = getattr(request.app.ctx, "agent", None)
+        await handle_to_completion(on_new_message, message, raw, getattr(agent, "domain", None))
         replies = list(collector.messages)
         if incoming.too_long:
             replies.append({"recipient_id": sender, "text": too_long_reply()})

@@ -258,6 +258,7 @@ class ClinicSocketIOInput(SocketIOInput):
                     metadata=client_metadata(data.get(self.metadata_key)),
                 ),
                 raw,
+                getattr(getattr(getattr(self._app, "ctx", None), "agent", None), "domain", None),
             )
             if incoming.too_long:
                 await output.send_text_message(sender_id, too_long_reply())

@@ -60,6 +60,7 @@ from clinic_assistant.channels.twilio_text import (
     render_turn,
     segments,
 )
+from clinic_assistant.channels.unhandled import replies_for, report_danger
 from clinic_assistant.settings import Settings, get_settings
 from clinic_assistant.text.incoming import prepare, too_long_reply
 from clinic_assistant.text.payloads import EXTRA_PAYLOADS
@@ -189,6 +190,7 @@ class ClinicTwilioInput(InputChannel):
         self._locks: Dict[str, List[Any]] = {}
         self._seen: Set[str] = set()  # MessageSids, if the database cannot be reached
         self._payloads: FrozenSet[str] = EXTRA_PAYLOADS
+        self._domain: Any = None  # the loaded model's domain, once a message came
 
     @classmethod
     def name(cls) -> str:
@@ -240,6 +242,7 @@ class ClinicTwilioInput(InputChannel):
             )
             # The domain's own button payloads: only those may bypass understanding.
             self._payloads = known_payloads(request.app)
+            self._domain = getattr(getattr(request.app.ctx, "agent", None), "domain", None)
             if await self._claim(inbound):
                 self._spawn(self.handle(inbound, on_new_message))
             return response.text(EMPTY_TWIML, content_type="text/xml")
@@ -355,12 +358,24 @@ class ClinicTwilioInput(InputChannel):
                 )
 
     async def _tell_failure(self, inbound: Inbound) -> None:
-        """A kind reply after a failure, unless the patient opted out (or we cannot tell)."""
+        """A kind reply after a failure (the danger-sign instruction first when the
+        message is one), unless the patient opted out."""
+        replies, assessment = replies_for(
+            prepare(inbound.body, self._payloads).text, self._domain, CHANNEL
+        )
+        report_danger(assessment, inbound.conversation_id, CHANNEL, inbound.body)
         try:
             db = self.settings.db_url
-            if await asyncio.to_thread(store.is_opted_out, db, inbound.conversation_id):
+            try:
+                opted_out = await asyncio.to_thread(store.is_opted_out, db, inbound.conversation_id)
+            except Exception as error:  # noqa: BLE001 - the database is down too
+                # Send anyway: Twilio itself refuses texts to a number that sent STOP.
+                logger.error("Could not read the opt-out (%s)", type(error).__name__)
+                opted_out = False
+            if opted_out:
                 return
-            await self._send_texts(inbound, [self._words(FAILURE)], kind="notice")
+            texts = [*replies[:-1], self._words(FAILURE)]
+            await self._send_texts(inbound, texts, kind="notice")
         except Exception as error:  # noqa: BLE001 - nothing more to do; it is logged
             logger.error(
                 "Could not tell conversation %s about the failure (%s)",
@@ -439,16 +454,17 @@ class ClinicTwilioInput(InputChannel):
     ) -> List[Dict[str, Any]]:
         """The assistant's responses to ``text`` (the same agent as every channel)."""
         output = TwilioOutput()
-        await on_new_message(
-            UserMessage(
-                text,
-                output,
-                inbound.conversation_id,
-                input_channel=CHANNEL,
-                message_id=inbound.message_sid,
-                metadata={"channel": inbound.channel},
-            )
+        message = UserMessage(
+            text,
+            output,
+            inbound.conversation_id,
+            input_channel=CHANNEL,
+            message_id=inbound.message_sid,
+            metadata={"channel": inbound.channel},
         )
+        # A failure inside Rasa (tracker or lock store down) reaches handle(), whose
+        # _tell_failure reads the message for danger signs and replies kindly.
+        await on_new_message(message)
         return output.responses
 
     async def _silently(

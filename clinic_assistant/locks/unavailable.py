@@ -3,18 +3,14 @@
 Without the conversation's lock the message is not handled at all (two replicas
 handling the same conversation at once could give two replies, or lose events), so
 the patient gets this instead: it says what to do in an emergency, since the message
-may have been one, and how to reach the clinic. The channels call :func:`apologise`.
+may have been one, and how to reach the clinic. :mod:`clinic_assistant.channels.unhandled`
+sends it (after the escalation instruction when the message is a danger sign), for
+every failure of the handling, the tracker store's too.
 """
 
 from __future__ import annotations
 
-import logging
-
-from rasa.core.channels.channel import UserMessage
-
 from clinic_assistant.settings import get_settings
-
-logger = logging.getLogger(__name__)
 
 
 def unavailable_reply() -> str:
@@ -26,10 +22,3 @@ def unavailable_reply() -> str:
         f"now. Otherwise please call {clinic.name} at {clinic.phone} ({clinic.hours}), "
         "or try again in a few minutes."
     )
-
-
-async def apologise(message: UserMessage) -> None:
-    """Send :func:`unavailable_reply` to the message's own channel."""
-    logger.warning("A message was not handled: the lock store is unavailable.")
-    if message.output_channel is not None:
-        await message.output_channel.send_text_message(message.sender_id, unavailable_reply())

@@ -27,12 +27,26 @@ async def test_a_lock_store_that_is_down_gets_the_kind_reply_once() -> None:
     assert "911" in unavailable_reply()
 
 
-async def test_other_failures_are_not_hidden() -> None:
-    async def broken(_: UserMessage) -> None:
-        raise RuntimeError("boom")
+async def test_a_tracker_store_that_is_down_gets_the_kind_reply_not_silence() -> None:
+    channel = CollectingOutputChannel()
 
-    with pytest.raises(RuntimeError):
-        await handle_to_completion(broken, message(CollectingOutputChannel()))
+    async def store_down(_: UserMessage) -> None:
+        raise ConnectionRefusedError("the tracker store cannot be reached")
+
+    await handle_to_completion(store_down, message(channel))  # does not raise
+    assert [m["text"] for m in channel.messages] == [unavailable_reply()]
+
+
+async def test_a_failure_after_the_answer_was_sent_adds_nothing() -> None:
+    channel = CollectingOutputChannel()
+
+    async def answered_then_failed(sent: UserMessage) -> None:
+        assert sent.output_channel is not None
+        await sent.output_channel.send_response(sent.sender_id, {"text": "the answer"})
+        raise RuntimeError("the tracker could not be saved")
+
+    await handle_to_completion(answered_then_failed, message(channel))
+    assert [m["text"] for m in channel.messages] == ["the answer"]
 
 
 async def test_a_client_that_leaves_does_not_stop_the_handling() -> None:

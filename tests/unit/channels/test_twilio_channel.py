@@ -13,11 +13,13 @@ import logging
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, AsyncIterator, Dict, List
 
 import pytest
 import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.domain import Domain
 from sanic import Sanic
 
 from clinic_assistant.channels import twilio_store as store
@@ -88,7 +90,7 @@ class Agent:
             )
         elif text.startswith("/faq/"):
             await out.send_response(message.sender_id, {"text": f"Answer to {text}."})
-        elif text == "crash":
+        elif text == "crash" or text.endswith("(crash)"):
             raise RuntimeError("boom")
         elif text == "silence":
             return  # like an agent without a model: no response at all
@@ -100,7 +102,7 @@ class Agent:
 
 @asynccontextmanager
 async def sms_server(
-    fake: FakeTwilio, tmp_path: Path, **extra: str
+    fake: FakeTwilio, tmp_path: Path, domain: Any = None, **extra: str
 ) -> AsyncIterator[tuple[ClinicTwilioInput, Agent, Settings]]:
     port = free_port()
     settings = settings_for(fake, tmp_path / "assistant.db", port, **extra)
@@ -108,6 +110,8 @@ async def sms_server(
     channel.sender = None
     agent = Agent()
     app = Sanic(f"test_{uuid.uuid4().hex}")
+    if domain is not None:
+        app.ctx.agent = SimpleNamespace(domain=domain)  # what Rasa's server holds
     app.blueprint(channel.blueprint(agent), url_prefix="/webhooks/twilio")
     server = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
@@ -415,6 +419,21 @@ async def test_a_failure_inside_the_assistant_gets_a_kind_reply(
         assert await sms(fake, "crash") == 200
         await settle(channel)
         assert len(fake.messages_to(PATIENT)) == 3
+
+
+async def test_a_danger_sign_that_fails_inside_the_assistant_still_gets_the_instruction(
+    fake: FakeTwilio, tmp_path: Path, reported: List[Any]
+) -> None:
+    domain = Domain.from_dict(
+        {"responses": {"utter_escalation_emergency": [{"text": "Call {emergency_number} now."}]}}
+    )
+    async with sms_server(fake, tmp_path, domain=domain) as (channel, _agent, _settings):
+        assert await sms(fake, "I can't breathe since the shots (crash)") == 200
+        body = (await replies(fake, 1))[0]
+        await settle(channel)
+    assert body.startswith("Call 911 now.")
+    assert "Sorry, something went wrong on my side" in body
+    assert [r["red_flag"].level for r in reported] == ["emergency"]
 
 
 async def test_the_number_is_stored_once_and_never_logged(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
-from clinic_assistant.locks.unavailable import apologise, unavailable_reply
+from clinic_assistant.locks.unavailable import unavailable_reply
 from clinic_assistant.settings import get_settings
 
 
@@ -14,9 +12,3 @@ def test_the_reply_says_what_to_do_in_an_emergency_and_how_to_reach_the_clinic()
     assert f"call {clinic.emergency_number} now" in text
     assert clinic.phone in text
     assert "breathing" in text and "swallowing" in text
-
-
-async def test_apologise_sends_exactly_one_reply_to_the_patients_channel() -> None:
-    collector = CollectingOutputChannel()
-    await apologise(UserMessage("I can't swallow", collector, "patient-1"))
-    assert collector.messages == [{"recipient_id": "patient-1", "text": unavailable_reply()}]
