@@ -5,6 +5,16 @@ process (:func:`clinic_assistant.nlp.pipeline.shared_pipeline`): Rasa's graph lo
 it once per node (``provide`` and ``run``), and the red-flag detector shares the
 same one, so the pipeline's vocabulary and lemma table are in memory once.
 
+It also makes a tracker store failure an error of the message (:func:`_strict_stores`).
+Rasa wraps the tracker store in a ``FailSafeTrackerStore`` that, when PostgreSQL or
+SQLite cannot be reached, reads the conversation as a new, empty one and keeps what
+it saves in memory: during an outage an escalated patient would be answered as if
+nothing had been said (no reminder of the emergency), and those turns would never
+reach the database nor the other replicas. With the error raised instead, the channel
+reads the message for danger signs and tells the patient what to do
+(:mod:`clinic_assistant.channels.unhandled`); once the database is back, the
+conversation goes on where it was.
+
 ``python -m clinic_assistant.runtime run ...`` is ``rasa run ...`` with this in
 place; :func:`clinic_assistant.servers.rasa_server` starts the server that way.
 Training and ``rasa test`` are unchanged (they do not call this).
@@ -46,7 +56,28 @@ def install() -> None:
         return SpacyModel(model=language, model_name=spacy_model_name)
 
     SpacyNLP.load_model = staticmethod(load_model)  # type: ignore[method-assign,assignment]
+    _strict_stores()
     _installed = True
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def _strict_stores() -> None:
+    """The agent's tracker store raises its errors (see the module docstring)."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+
+    def create(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+        if store is not None:
+            store.domain = domain
+        else:
+            store = InMemoryTrackerStore(domain)
+        return FailSafeTrackerStore(store, on_tracker_store_error=_raise)
+
+    Agent._create_tracker_store = staticmethod(create)  # type: ignore[method-assign,assignment]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

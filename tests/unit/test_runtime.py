@@ -7,8 +7,10 @@ by ``bench/parse_dump.py`` (a trained model is needed; see bench/report/lean_ser
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 
 from clinic_assistant import runtime
@@ -39,3 +41,25 @@ def test_spacy_nlp_still_refuses_a_missing_model_name() -> None:
 
     with pytest.raises(InvalidModelError):
         SpacyNLP.load_model("")
+
+
+class BrokenStore(InMemoryTrackerStore):
+    """A tracker store whose database cannot be reached."""
+
+    async def retrieve(self, sender_id: str) -> Any:
+        raise ConnectionRefusedError("the database is down")
+
+    async def save(self, tracker: Any) -> None:
+        raise ConnectionRefusedError("the database is down")
+
+
+async def test_a_tracker_store_failure_is_raised_not_hidden_behind_an_empty_conversation() -> None:
+    from rasa.core.agent import Agent
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = Agent._create_tracker_store(BrokenStore(Domain.empty()), Domain.empty())
+    with pytest.raises(ConnectionRefusedError):
+        await store.retrieve("patient-1")
+    with pytest.raises(ConnectionRefusedError):
+        await store.save(DialogueStateTracker("patient-1", []))
