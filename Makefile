@@ -111,7 +111,7 @@ jslint: web ## eslint on the web widget and the staff console's script (pinned i
 validate: $(VENV)/.installed ## rasa data validate (no training)
 	$(RASA) data validate --config config.yml --domain domain --data data
 
-unit: $(VENV)/.installed ## Unit tests: no trained model, no servers, no browser
+unit: $(VENV)/.installed haproxy ## Unit tests: no trained model, no servers, no browser (haproxy -c checks the rendered config)
 	$(call PYTEST,-m "not ($(NOT_UNIT))")
 
 model: $(VENV)/.installed $(MODEL) $(EMBED_DIR)/VERIFIED ## Tests of the built models (NLU accuracy, red-flag set, embeddings)
