@@ -93,31 +93,24 @@ async def _handle_or_tell(
     message: UserMessage,
     domain: Any,
 ) -> None:
-    watched = WatchedOutput(message.output_channel) if message.output_channel else None
     original = message.output_channel
+    watched = WatchedOutput(original) if original is not None else None
     message.output_channel = watched  # type: ignore[assignment]
     try:
         await on_new_message(message)
+        return
     except LockError:
         # The lock store (Redis) is down: the message is not handled, so that two
         # replicas can never answer at once; the patient is told what to do.
         logger.warning("A message was not handled: the lock store is unavailable.")
-        await _tell(message, original, domain, watched)
     except Exception as error:
         logger.error(
             "A message could not be handled (%s); the patient is told what to do.",
             type(error).__name__,
             exc_info=error,
         )
-        await _tell(message, original, domain, watched)
     finally:
-        message.output_channel = original  # type: ignore[assignment]
-
-
-async def _tell(
-    message: UserMessage, original: Any, domain: Any, watched: Optional[WatchedOutput]
-) -> None:
-    message.output_channel = original
+        message.output_channel = original
     await tell_unhandled(message, domain, watched.sent if watched else 0)
 
 

@@ -60,7 +60,7 @@ from clinic_assistant.channels.twilio_text import (
     render_turn,
     segments,
 )
-from clinic_assistant.channels.unhandled import replies_for, report_danger
+from clinic_assistant.channels.unhandled import danger_lines, report_danger
 from clinic_assistant.settings import Settings, get_settings
 from clinic_assistant.text.incoming import prepare, too_long_reply
 from clinic_assistant.text.payloads import EXTRA_PAYLOADS
@@ -360,7 +360,7 @@ class ClinicTwilioInput(InputChannel):
     async def _tell_failure(self, inbound: Inbound) -> None:
         """A kind reply after a failure (the danger-sign instruction first when the
         message is one), unless the patient opted out."""
-        replies, assessment = replies_for(
+        lines, assessment = danger_lines(
             prepare(inbound.body, self._payloads).text, self._domain, CHANNEL
         )
         report_danger(assessment, inbound.conversation_id, CHANNEL, inbound.body)
@@ -374,7 +374,7 @@ class ClinicTwilioInput(InputChannel):
                 opted_out = False
             if opted_out:
                 return
-            texts = [*replies[:-1], self._words(FAILURE)]
+            texts = [*lines, self._words(FAILURE)]
             await self._send_texts(inbound, texts, kind="notice")
         except Exception as error:  # noqa: BLE001 - nothing more to do; it is logged
             logger.error(

@@ -70,30 +70,31 @@ def _assess(text: str) -> Any:
 
         return default_net().assess(text)
     except Exception as error:  # noqa: BLE001 - the kind reply still names the emergency number
-        logger.error("The safety net could not read an unhandled message (%s).", type(error))
+        logger.error(
+            "The safety net could not read an unhandled message (%s).", type(error).__name__
+        )
         return None
 
 
 def _response(domain: Any, name: str, channel: Optional[str]) -> Optional[str]:
-    """The domain's text for response ``name``, filled with the clinic's settings."""
+    """The domain's text for response ``name``, filled with the clinic's settings
+    (Rasa's own interpolation, as the NLG does)."""
+    from rasa.core.nlg.interpolator import interpolate_text
+
     from clinic_assistant.nlg import settings_values
 
     variations = (getattr(domain, "responses", None) or {}).get(name) or []
     text = variations[0].get("text") if variations else None
     if not isinstance(text, str):
         return None
-    return text.format_map(_Keep(settings_values(channel)))
+    return interpolate_text(text, settings_values(channel))
 
 
-class _Keep(dict):  # type: ignore[type-arg]
-    """``format_map`` values that leave unknown ``{names}`` as they are."""
+def danger_lines(text: str, domain: Any, channel: Optional[str]) -> tuple[List[str], Any]:
+    """What to do now if ``text`` is a danger sign (none if not), and the net's assessment.
 
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def replies_for(text: str, domain: Any, channel: Optional[str]) -> tuple[List[str], Any]:
-    """The texts to send for an unhandled ``text``, and the net's assessment."""
+    Each channel puts its own "I can't answer right now" after these lines.
+    """
     assessment = _assess(text)
     replies: List[str] = []
     if assessment is not None and domain is not None:
@@ -108,13 +109,13 @@ def replies_for(text: str, domain: Any, channel: Optional[str]) -> tuple[List[st
             found = _response(domain, name + suffix, channel) or _response(domain, name, channel)
             if found:
                 replies.append(found)
-    replies.append(unavailable_reply())
     return replies, assessment
 
 
 async def tell_unhandled(message: UserMessage, domain: Any, already_sent: int) -> None:
     """Tell the patient (unless replies already went out) and report a danger sign."""
-    replies, assessment = replies_for(message.text or "", domain, message.input_channel)
+    lines, assessment = danger_lines(message.text or "", domain, message.input_channel)
+    replies = [*lines, unavailable_reply()]
     if not already_sent and message.output_channel is not None:
         for text in replies:
             try:
