@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from evaluation.red_flags import (
     BLIND_DEV,
+    BLIND_DEV2,
     BLIND_TEST,
     REGRESSION,
     Case,
@@ -41,7 +42,7 @@ from evaluation.red_flags import (
 
 REPORT = Path(__file__).resolve().parent / "report"
 SETS = {"blind_test (untouched)": BLIND_TEST, "blind_dev (tuned on)": BLIND_DEV,
-        "cases.yml (regression)": REGRESSION}  # fmt: skip
+        "blind_dev2 (tuned on)": BLIND_DEV2, "cases.yml (regression)": REGRESSION}  # fmt: skip
 UNTOUCHED = "blind_test (untouched)"
 
 

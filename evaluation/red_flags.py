@@ -28,6 +28,7 @@ from clinic_assistant.settings import PROJECT_ROOT
 
 SETS = PROJECT_ROOT / "tests" / "red_flags"
 BLIND_DEV = SETS / "blind_dev.yml"
+BLIND_DEV2 = SETS / "blind_dev2.yml"
 BLIND_TEST = SETS / "blind_test.yml"
 REGRESSION = SETS / "cases.yml"
 NONE = "none"

@@ -6,14 +6,16 @@ sentence or clause that resembles a danger sign, so it is judged here, on the wo
 of its sentence, with the tables of ``lexicons/red_flag_context.yml``: a general
 question about risks, a condition or worry, a denial, a past episode that is over,
 relief that it never came, someone else's long-standing condition given as
-background, a pet. Rule matches are also checked for the last three, which the rules
-do not know. A sign that it is happening now (see the ``now`` table) keeps any flag
-up, except for a pet. Also here: the message's language and short yes/no answers.
+background, a pet, a figure of speech, an episode told as long over. Rule matches are
+also checked for those, which the rules do not know. A sign that it is happening now
+(see the ``now`` table, after ``not_now`` phrases such as "now and then" are taken
+out) keeps any flag up, except for a pet. Also here: the message's language and
+short yes/no answers.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from clinic_assistant.red_flags.tables import Tables, words_of
 
@@ -24,9 +26,12 @@ HISTORICAL = "historical"
 RELIEF = "relief"
 BACKGROUND = "background"
 PET = "pet"
+IDIOM = "idiom"
+LONG_AGO = "long_ago"
 #: Reasons that may lower a rule match too (the rules judge the others themselves;
-#: a past-episode table would also lower "it hasn't cleared up").
-FOR_RULES = frozenset({RELIEF, BACKGROUND, PET})
+#: the whole ``past`` table would also lower "it hasn't cleared up", so only the
+#: ``long_ago`` one does).
+FOR_RULES = frozenset({RELIEF, BACKGROUND, PET, IDIOM, LONG_AGO})
 YES, NO, ALL_CLEAR = "yes", "no", "all_clear"
 #: An all-clear is a short message, not a story that mentions one.
 MAX_ALL_CLEAR_WORDS = 16
@@ -52,22 +57,45 @@ def is_question(sentence: str, words: Sequence[str], tables: Tables) -> bool:
     )
 
 
+def without(words: Sequence[str], phrases: Sequence[Tuple[str, ...]]) -> Tuple[str, ...]:
+    """``words`` with every occurrence of ``phrases`` taken out."""
+    out: List[str] = []
+    i = 0
+    while i < len(words):
+        hit = next((p for p in phrases if tuple(words[i : i + len(p)]) == p), None)
+        if hit is None:
+            out.append(words[i])
+            i += 1
+        else:
+            i += len(hit)
+    return tuple(out)
+
+
 def lowering(sentence: str, piece: str, tables: Tables) -> Optional[str]:
     """Why a danger sign told in ``piece`` (of ``sentence``) is not one now, or None."""
     words = words_of(sentence)
     clause = words_of(piece)
     if contains(words, tables["pets"]) and not contains(words, tables["people_affected"]):
         return PET
-    if contains(words, tables["now"]):
+    if contains(without(words, tables["not_now"]), tables["now"]):
         return None
-    if is_question(sentence, words, tables) and contains(words, tables["risk_words"]):
+    question = is_question(sentence, words, tables)
+    if question and contains(words, tables["risk_words"]):
         return QUESTION
     if contains(words, tables["relief"]):
         return RELIEF
+    if contains(words, tables["idioms"]):
+        return IDIOM
     if contains(words, tables["others"]) and contains(words, tables["long_standing"]):
         return BACKGROUND
-    if contains(words, tables["hypothetical"]):
+    # A sentence cut at "," is the condition of a "¿...?" that follows it.
+    conditioned = question or sentence.rstrip().endswith(",")
+    if contains(words, tables["hypothetical"]) or (
+        conditioned and contains(words, tables["conditional"])
+    ):
         return HYPOTHETICAL
+    if contains(words, tables["long_ago"]):
+        return LONG_AGO
     if contains(words, tables["past"]):
         return HISTORICAL
     if contains(clause, tables["negation"]):

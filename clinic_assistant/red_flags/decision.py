@@ -12,7 +12,11 @@
 * The level is the highest among the flags that stand. A message that only asks
   about risks (:attr:`Assessment.risk_question`) gets the risk answer, never a flag.
 
-Thresholds were chosen on the regression and dev sets (never the untouched set).
+Thresholds were chosen on the regression and dev sets (never the untouched set):
+with the larger bank, FLAG 0.65 / margin 0.08 / ASK 0.50 gave blind_dev2 recall 0.942
+(0.858 at 0.75 / 0.08 / 0.60), every danger sign there escalated or asked about,
+false alarms 0.042; a margin of 0.05 caught no more there but raised the regression
+set's false alarms to 0.029 (0.017 at 0.08).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from clinic_assistant.red_flags.second_opinion import Vote
 from clinic_assistant.red_flags.segments import pieces
 from clinic_assistant.red_flags.tables import Tables
 
-FLAG_SCORE = 0.75
+FLAG_SCORE = 0.65
 FLAG_MARGIN = 0.08
-ASK_SCORE = 0.60
+ASK_SCORE = 0.50
 #: Suppression reasons of the rules that also hold for a vote in the same sentence.
 RULE_REASONS = ("negated", "question", "hypothetical", "historical")
 

@@ -103,7 +103,7 @@ def test_the_classifier_decides_with_the_net(net: SafetyNet) -> None:
 
     classifier = RedFlagClassifier({"second_opinion": True}, get_detector(), net)
     flagged = Message(data={"text": "my left eyelid keeps closing on its own since the botox"})
-    unsure = Message(data={"text": "I have to stop every few words to catch my breath"})
+    unsure = Message(data={"text": "talking makes me a bit puffed"})
     plain = Message(data={"text": "how long does it last?"})
     classifier.process([flagged, unsure, plain])
     red_flag = red_flag_of(flagged.as_dict())

@@ -74,7 +74,17 @@ def test_the_bank_names_only_canonical_symptoms() -> None:
         ("my dad has COPD, can he drive me?", cues.BACKGROUND),
         ("my wife has always had trouble swallowing", cues.BACKGROUND),
         ("my dog is wheezing and can't breathe right now", cues.PET),
-        ("I had bronchitis two years ago", cues.HISTORICAL),
+        ("I had bronchitis two years ago", cues.LONG_AGO),
+        ("my voice went hoarse back in 2020", cues.LONG_AGO),
+        ("I had a sore throat and it cleared up", cues.HISTORICAL),
+        ("I nearly choked when I saw the bill", cues.IDIOM),
+        # "now and then" and "desde hace años" are not "now".
+        ("my brother gets double vision now and then", cues.BACKGROUND),
+        ("mi mamá tiene problemas para tragar desde hace años", cues.BACKGROUND),
+        # A bare "if" tells what happens now; in a question it is a condition.
+        ("if I lie down I can't breathe", None),
+        ("should I call you if I can't breathe?", cues.HYPOTHETICAL),
+        ("si tengo dificultad para tragar,", cues.HYPOTHETICAL),
         ("I was dreading a droopy eyelid but thankfully I didn't get one", cues.RELIEF),
         ("what if I can't swallow", cues.HYPOTHETICAL),
         ("no trouble breathing", cues.NEGATED),
