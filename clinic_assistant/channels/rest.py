@@ -37,7 +37,6 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -52,6 +51,7 @@ from clinic_assistant.channels.web_sessions import SENDER_PREFIX
 from clinic_assistant.log_privacy import install as install_log_privacy
 from clinic_assistant.settings import get_settings
 from clinic_assistant.text.incoming import prepare, too_long_reply
+from clinic_assistant.trackers.latest import latest_input_channel
 
 logger = logging.getLogger(__name__)
 
@@ -221,17 +221,12 @@ class ClinicRestInput(RestInput):
         if store is None:
             return
         try:
-            tracker = await store.retrieve(sender)
+            found, channel = await latest_input_channel(store, sender)
         except Exception as error:  # noqa: BLE001 - the store is down: the handling tells
             logger.warning("The owner check could not read the tracker (%s).", type(error).__name__)
             return
-        if tracker is None:
-            return
-        for event in reversed(tracker.events):
-            if isinstance(event, UserUttered):
-                if event.input_channel not in (None, self.name()):
-                    raise RequestRefused(409, "this conversation belongs to another channel")
-                return
+        if found and channel not in (None, self.name()):
+            raise RequestRefused(409, "this conversation belongs to another channel")
 
     async def _handle(
         self,

@@ -63,3 +63,18 @@ async def test_a_tracker_store_failure_is_raised_not_hidden_behind_an_empty_conv
         await store.retrieve("patient-1")
     with pytest.raises(ConnectionRefusedError):
         await store.save(DialogueStateTracker("patient-1", []))
+
+
+def test_event_lookup_gives_rasas_answers_and_errors() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    for _ in range(2):  # the second round comes from the remembered classes
+        assert Event.resolve_by_type("user") is UserUttered
+        assert Event.resolve_by_type("slot") is SlotSet
+        assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    event = Event.from_parameters({"event": "slot", "name": "s", "value": 1})
+    assert isinstance(event, SlotSet) and event.value == 1

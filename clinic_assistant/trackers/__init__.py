@@ -1,0 +1,1 @@
+"""Cheap reads of the tracker store that do not load a whole conversation."""
