@@ -115,7 +115,8 @@ def danger_lines(text: str, domain: Any, channel: Optional[str]) -> tuple[List[s
 async def tell_unhandled(message: UserMessage, domain: Any, already_sent: int) -> None:
     """Tell the patient (unless replies already went out) and report a danger sign."""
     lines, assessment = danger_lines(message.text or "", domain, message.input_channel)
-    replies = [*lines, unavailable_reply()]
+    language = getattr(assessment, "language", None) or "en"
+    replies = [*lines, unavailable_reply(language)]
     if not already_sent and message.output_channel is not None:
         for text in replies:
             try:

@@ -51,7 +51,18 @@ async def test_a_spanish_danger_sign_gets_the_spanish_instruction(reported: List
     sent = UserMessage("no puedo respirar desde la inyección", channel, "p-2")
     await handle_to_completion(store_down, sent, domain=DOMAIN)
     assert channel.messages[0]["text"].startswith("Emergencia: llame al")
+    assert channel.messages[-1]["text"] == unavailable_reply("es")
     assert len(reported) == 1
+
+
+async def test_a_spanish_question_gets_the_kind_reply_in_spanish(reported: List[Any]) -> None:
+    channel = CollectingOutputChannel()
+    sent = UserMessage("¿cuánto tiempo dura el efecto de la inyección?", channel, "p-5")
+    await handle_to_completion(store_down, sent, domain=DOMAIN)
+    assert [m["text"] for m in channel.messages] == [unavailable_reply("es")]
+    assert "problema técnico" in unavailable_reply("es")
+    assert get_settings().clinic.emergency_number in unavailable_reply("es")
+    assert reported == []
 
 
 async def test_a_harmless_message_gets_only_the_kind_reply(reported: List[Any]) -> None:
