@@ -7,8 +7,8 @@
   hypothetical, past) for their matches and for votes in the same sentence, and the
   sentence-level ones of :mod:`clinic_assistant.red_flags.cues`.
 * A vote that is only fairly close (>= ``ASK_SCORE``, closer to a danger sign than to
-  a look-alike) and not lowered makes the middle tier: one yes/no safety question
-  that itself says what to do if it is happening now.
+  a look-alike by more than ``ASK_MARGIN``) and not lowered makes the middle tier:
+  one yes/no safety question that itself says what to do if it is happening now.
 * The level is the highest among the flags that stand. A message that only asks
   about risks (:attr:`Assessment.risk_question`) gets the risk answer, never a flag.
 
@@ -16,7 +16,11 @@ Thresholds were chosen on the regression and dev sets (never the untouched set):
 with the larger bank, FLAG 0.65 / margin 0.08 / ASK 0.50 gave blind_dev2 recall 0.942
 (0.858 at 0.75 / 0.08 / 0.60), every danger sign there escalated or asked about,
 false alarms 0.042; a margin of 0.05 caught no more there but raised the regression
-set's false alarms to 0.029 (0.017 at 0.08).
+set's false alarms to 0.029 (0.017 at 0.08). A question needs a margin above 0.05:
+the English encoder puts short Spanish questions near danger signs by small margins
+("¿puedo tomar ibuprofeno?" 0.02); above 0.05 halved the questions on harmless
+messages (blind_dev 0.119 -> 0.060, blind_dev2 0.092 -> 0.042) and no danger sign of
+the dev sets lost its question.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from clinic_assistant.red_flags.tables import Tables
 FLAG_SCORE = 0.65
 FLAG_MARGIN = 0.08
 ASK_SCORE = 0.50
+ASK_MARGIN = 0.05
 #: Suppression reasons of the rules that also hold for a vote in the same sentence.
 RULE_REASONS = ("negated", "question", "hypothetical", "historical")
 
@@ -100,7 +105,7 @@ def decide(
 
     asked: List[str] = []
     for vote in votes:
-        if vote.score < ASK_SCORE or vote.margin <= 0:
+        if vote.score < ASK_SCORE or vote.margin <= ASK_MARGIN:
             continue
         reason = suppressed_in.get(vote.piece.sentence) or cues.lowering(
             sentence_at(vote.piece.start)[0], vote.piece.text, tables

@@ -790,6 +790,23 @@ def test_hives_alone_are_not_an_emergency_but_with_breathing_trouble_they_are(
 @pytest.mark.parametrize(
     "text",
     [
+        "mi mamá tiene la cara hinchada y ronchas",
+        "tengo los labios hinchados",
+        "me salieron ronchas por todo el cuerpo",
+        "creo que es una reacción alérgica",
+    ],
+)
+def test_spanish_allergic_signs(detector: RedFlagDetector, text: str) -> None:
+    assert detect(detector, text).symptoms == ("allergic_reaction",)
+
+
+def test_a_spanish_denial_of_swelling_is_not_a_sign(detector: RedFlagDetector) -> None:
+    assert not detect(detector, "la cara no está hinchada").fired
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "I CAN'T BREATHE",
         "i can\u2019t breathe",  # curly apostrophe
         "icant breathe",

@@ -126,6 +126,8 @@ def test_language(tables: Tables, text: str, language: str) -> None:
         ("ya estoy en urgencias, gracias", cues.ALL_CLEAR),
         ("the ambulance just got here, they're taking him", cues.ALL_CLEAR),
         ("no, it's gone, that was in the first week last time", cues.ALL_CLEAR),
+        ("im ok now", cues.ALL_CLEAR),  # text-message spelling
+        ("its calmed down, the paramedics checked me and said im ok", cues.ALL_CLEAR),
         (
             "it's gone but my husband says I should still ask you what to do about "
             "the pain in my neck and the bruise",
