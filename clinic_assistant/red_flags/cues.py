@@ -71,13 +71,18 @@ def without(words: Sequence[str], phrases: Sequence[Tuple[str, ...]]) -> Tuple[s
     return tuple(out)
 
 
+def says_now(sentence: str, tables: Tables) -> bool:
+    """Whether ``sentence`` says it is happening now ("right now", "since the shots")."""
+    return contains(without(words_of(sentence), tables["not_now"]), tables["now"])
+
+
 def lowering(sentence: str, piece: str, tables: Tables) -> Optional[str]:
     """Why a danger sign told in ``piece`` (of ``sentence``) is not one now, or None."""
     words = words_of(sentence)
     clause = words_of(piece)
     if contains(words, tables["pets"]) and not contains(words, tables["people_affected"]):
         return PET
-    if contains(without(words, tables["not_now"]), tables["now"]):
+    if says_now(sentence, tables):
         return None
     question = is_question(sentence, words, tables)
     if question and contains(words, tables["risk_words"]):

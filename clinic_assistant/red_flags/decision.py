@@ -7,7 +7,8 @@
   hypothetical, past) for their matches and for votes in the same sentence, and the
   sentence-level ones of :mod:`clinic_assistant.red_flags.cues`.
 * A vote that is only fairly close (>= ``ASK_SCORE``, closer to a danger sign than to
-  a look-alike by more than ``ASK_MARGIN``) and not lowered makes the middle tier:
+  a look-alike by more than ``ASK_MARGIN``, or at all when its sentence says "now")
+  and not lowered makes the middle tier:
   one yes/no safety question that itself says what to do if it is happening now.
 * The level is the highest among the flags that stand. A message that only asks
   about risks (:attr:`Assessment.risk_question`) gets the risk answer, never a flag.
@@ -20,7 +21,8 @@ set's false alarms to 0.029 (0.017 at 0.08). A question needs a margin above 0.0
 the English encoder puts short Spanish questions near danger signs by small margins
 ("¿puedo tomar ibuprofeno?" 0.02); above 0.05 halved the questions on harmless
 messages (blind_dev 0.119 -> 0.060, blind_dev2 0.092 -> 0.042) and no danger sign of
-the dev sets lost its question.
+the dev sets lost its question. A sentence that says it is happening now ("mine is
+drooping right now") is asked about on any margin above 0.
 """
 
 from __future__ import annotations
@@ -105,10 +107,14 @@ def decide(
 
     asked: List[str] = []
     for vote in votes:
-        if vote.score < ASK_SCORE or vote.margin <= ASK_MARGIN:
+        if vote.score < ASK_SCORE or vote.margin <= 0:
+            continue
+        sentence = sentence_at(vote.piece.start)[0]
+        # A sentence that says it is happening now is asked about on any margin.
+        if vote.margin <= ASK_MARGIN and not cues.says_now(sentence, tables):
             continue
         reason = suppressed_in.get(vote.piece.sentence) or cues.lowering(
-            sentence_at(vote.piece.start)[0], vote.piece.text, tables
+            sentence, vote.piece.text, tables
         )
         if reason is not None:
             risk_question |= reason in (cues.QUESTION, cues.HYPOTHETICAL)
