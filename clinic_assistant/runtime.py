@@ -15,6 +15,9 @@ reads the message for danger signs and tells the patient what to do
 (:mod:`clinic_assistant.channels.unhandled`); once the database is back, the
 conversation goes on where it was.
 
+And it remembers Rasa's event-class lookup per type name (:func:`_fast_event_lookup`),
+which cost a growing share of each turn as a conversation grew.
+
 ``python -m clinic_assistant.runtime run ...`` is ``rasa run ...`` with this in
 place; :func:`clinic_assistant.servers.rasa_server` starts the server that way.
 Training and ``rasa test`` are unchanged (they do not call this).
