@@ -135,7 +135,7 @@ def test_an_escalated_conversation_keeps_the_instruction_until_help_has_come(
 
 
 def safety_question(stack: Stack, sender: str) -> list:
-    reply = stack.say(sender, "my chest feels funny")
+    reply = stack.say(sender, "talking makes me a bit puffed")
     assert not escalations(reply)
     assert ClinicSettings().emergency_number in texts(reply)[0]
     assert [b["payload"] for b in reply[-1]["buttons"]] == ["/affirm", "/deny"]
