@@ -4,7 +4,9 @@ The REST channel checks, before each message, that the sender id is not another
 channel's conversation. Reading the whole tracker for that doubled the store's work
 per message and grew with the conversation's length (at turn 200, ~1,000 events
 read back and replayed). For the SQL tracker store this reads one row: the latest
-``user`` event of the sender; any other store is read the ordinary way.
+``user`` event of the sender, of any session (so a conversation id stays with the
+channel that last used it, also just after a new session has started); any other
+store is read the ordinary way.
 """
 
 from __future__ import annotations
