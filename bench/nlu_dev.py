@@ -16,6 +16,7 @@ from clinic_assistant.settings import PROJECT_ROOT
 from evaluation.blind_sets import (
     BLIND_CONVERSATIONS,
     BLIND_NLU,
+    DEV_SETS,
     load_conversations,
     load_phrasings,
     score_conversations,
@@ -30,21 +31,21 @@ DEV_SET = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
 def main() -> int:
     """Prints the dev figures and misses; exit 0."""
     predict = rasa_predictor(MODEL)
-    blind = score_phrasings(load_phrasings(BLIND_NLU["dev"]), predict)
-    turns = score_conversations(
-        load_conversations(BLIND_CONVERSATIONS["dev"]), conversation_replier(MODEL)
-    )
+    replier = conversation_replier(MODEL)
+    for name in DEV_SETS:
+        blind = score_phrasings(load_phrasings(BLIND_NLU[name]), predict)
+        turns = score_conversations(load_conversations(BLIND_CONVERSATIONS[name]), replier)
+        print(
+            f"blind {name}: {blind.accuracy:.3f} (n={blind.n}, clarified {blind.clarified}), "
+            f"sms {blind.sms_accuracy:.3f} (n={blind.n_sms}); "
+            f"conversations: turns right {turns.turns_right:.3f} (n={turns.n_turns})"
+        )
+        for expected, got, text in blind.errors:
+            print(f"  blind {name}  {expected} -> {got}: {text}")
+        for conversation, turn, expected, got in turns.errors:
+            print(f"  turns {name}  {conversation}:{turn} {expected} -> {got}")
     old = score(load_nlu_examples(DEV_SET), predict)
-    print(
-        f"blind dev: {blind.accuracy:.3f} (n={blind.n}, clarified {blind.clarified}), "
-        f"sms {blind.sms_accuracy:.3f} (n={blind.n_sms})"
-    )
-    print(f"dev conversations: turns right {turns.turns_right:.3f} (n={turns.n_turns})")
     print(f"dev_set.yml: {old.accuracy:.3f} (n={old.n})")
-    for expected, got, text in blind.errors:
-        print(f"  blind dev  {expected} -> {got}: {text}")
-    for conversation, turn, expected, got in turns.errors:
-        print(f"  turns      {conversation}:{turn} {expected} -> {got}")
     return 0
 
 

@@ -18,11 +18,18 @@ from clinic_assistant.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "tests" / "nlu"
 CONVERSATIONS_DIR = PROJECT_ROOT / "tests" / "conversations"
-BLIND_NLU = {"dev": NLU_DIR / "blind_dev.yml", "test": NLU_DIR / "blind_test.yml"}
+BLIND_NLU = {
+    "dev": NLU_DIR / "blind_dev.yml",
+    "dev2": NLU_DIR / "blind_dev2.yml",
+    "test": NLU_DIR / "blind_test.yml",
+}
 BLIND_CONVERSATIONS = {
     "dev": CONVERSATIONS_DIR / "blind_dev.yml",
+    "dev2": CONVERSATIONS_DIR / "blind_dev2.yml",
     "test": CONVERSATIONS_DIR / "blind_test.yml",
 }
+# The sets that may be tuned on, in the order they were written.
+DEV_SETS = ("dev", "dev2")
 SMS = "sms"
 
 

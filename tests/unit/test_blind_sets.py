@@ -8,6 +8,7 @@ from typing import Dict, List
 from evaluation.blind_sets import (
     BLIND_CONVERSATIONS,
     BLIND_NLU,
+    DEV_SETS,
     Conversation,
     Phrasing,
     Turn,
@@ -88,8 +89,9 @@ def test_responses_map_to_the_labels_the_sets_use() -> None:
 
 def test_the_dev_sets_load_and_the_test_sets_exist() -> None:
     """The dev sets are read here; the untouched test sets are only checked to exist."""
-    phrasings = load_phrasings(BLIND_NLU["dev"])
-    assert len(phrasings) >= 100 and {p.style for p in phrasings} == {"sms", "plain"}
-    conversations = load_conversations(BLIND_CONVERSATIONS["dev"])
-    assert conversations and all(c.turns for c in conversations)
+    for name in DEV_SETS:
+        phrasings = load_phrasings(BLIND_NLU[name])
+        assert len(phrasings) >= 100 and {p.style for p in phrasings} == {"sms", "plain"}
+        conversations = load_conversations(BLIND_CONVERSATIONS[name])
+        assert conversations and all(c.turns for c in conversations)
     assert BLIND_NLU["test"].exists() and BLIND_CONVERSATIONS["test"].exists()
