@@ -16,7 +16,10 @@ reads the message for danger signs and tells the patient what to do
 conversation goes on where it was.
 
 And it remembers Rasa's event-class lookup per type name (:func:`_fast_event_lookup`),
-which cost a growing share of each turn as a conversation grew.
+which cost a growing share of each turn as a conversation grew, and gives the
+dialogue policies only the recent part of the conversation
+(:func:`_recent_policy_input`, :mod:`clinic_assistant.trackers.window`), which
+they replayed in full two or three times a turn.
 
 ``python -m clinic_assistant.runtime run ...`` is ``rasa run ...`` with this in
 place; :func:`clinic_assistant.servers.rasa_server` starts the server that way.
@@ -61,7 +64,31 @@ def install() -> None:
     SpacyNLP.load_model = staticmethod(load_model)  # type: ignore[method-assign,assignment]
     _strict_stores()
     _fast_event_lookup()
+    _recent_policy_input()
     _installed = True
+
+
+def _recent_policy_input() -> None:
+    """The policies predict from :func:`~clinic_assistant.trackers.window.policy_view`.
+
+    A follow-up action goes to Rasa's own code with the real tracker, which clears
+    it there; everything else the processor does (applying the prediction's events,
+    saving) still works on the real tracker.
+    """
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from clinic_assistant.trackers.window import policy_view
+
+    original = MessageProcessor._predict_next_with_tracker
+
+    def predict(self: MessageProcessor, tracker: DialogueStateTracker) -> PolicyPrediction:
+        if tracker.followup_action:
+            return original(self, tracker)
+        return original(self, policy_view(tracker))
+
+    MessageProcessor._predict_next_with_tracker = predict  # type: ignore[method-assign]
 
 
 def _fast_event_lookup() -> None:
