@@ -13,7 +13,14 @@ from typing import Any, Optional
 
 from clinic_assistant.red_flags.decision import Assessment, decide
 from clinic_assistant.red_flags.detector import RedFlagDetector, default_detector
-from clinic_assistant.red_flags.second_opinion import Encoder, SecondOpinion, load_bank
+from clinic_assistant.red_flags.second_opinion import (
+    ORDINARY,
+    Encoder,
+    SecondOpinion,
+    load_bank,
+    ordinary_messages,
+    with_look_alikes,
+)
 from clinic_assistant.red_flags.tables import Tables, load_tables
 
 
@@ -48,6 +55,7 @@ def build_net(encoder: Optional[Encoder] = None, cache_dir: Optional[Path] = Non
     opinion = None
     if encoder is not None:
         bank = load_bank(symptoms=detector.lexicon.symptom_names)
+        bank = with_look_alikes(bank, ORDINARY, ordinary_messages())
         opinion = SecondOpinion(encoder, bank, cache_dir)
     return SafetyNet(detector, opinion, load_tables())
 

@@ -1,5 +1,6 @@
 """Is the match a past episode? "last year I had trouble swallowing", "... but it went
-away"; not when it is back ("... and now it's started again").
+away", "I had a bad reaction to Dysport once"; not when it is back ("... and now it's
+started again").
 """
 
 from __future__ import annotations
@@ -7,13 +8,16 @@ from __future__ import annotations
 from clinic_assistant.red_flags.context.reports import Reports
 from clinic_assistant.red_flags.context.words import (
     ANAPHORA,
+    CLAUSE_PUNCT,
     DISTANT_PAST,
+    EARLIER_FINAL,
     RECURRED,
     RECURRENCE,
     RESOLUTION_NEGATORS,
     RESOLVED_BY_FIRST,
     RESOLVED_SUBJECT,
     RESOLVED_WORD,
+    TOLD_PAST,
 )
 
 
@@ -32,7 +36,22 @@ class Past(Reports):
             and not self._any(RECURRED, sentence_lo, sentence_hi)
         ):
             return True
-        return self._resolved_after(start, end)
+        return self._told_earlier(start, end) or self._resolved_after(start, end)
+
+    def _told_earlier(self, start: int, end: int) -> bool:
+        """A past-tense episode whose clause ends with "before", "once" ... (not now)."""
+        lo, hi = self.clause(start, end)
+        texts = self.texts
+        last = hi - 1
+        while last >= end and texts[last] in CLAUSE_PUNCT:
+            last -= 1
+        if last < end or texts[last] not in EARLIER_FINAL:
+            return False
+        if not any(texts[i] in TOLD_PAST for i in range(lo, min(end, len(texts)))):
+            return False
+        # "I never had trouble swallowing before but now I do": now in its sentence.
+        sentence_lo, sentence_hi = self.sentence(start, end)
+        return not self._actual_now(sentence_lo, sentence_hi, start)
 
     def _resolved_after(self, start: int, end: int) -> bool:
         """A resolution said after the match, in its sentence or the next one."""

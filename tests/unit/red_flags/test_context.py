@@ -195,6 +195,8 @@ def test_question_that_reports_a_symptom(sentence: str) -> None:
         "i have=had [trouble swallow] last week . it go=went away=away .",
         "my voice be=was [hoarse] but it be back=back to=to normal=normal",
         "i have always have [trouble swallow] pill",
+        "i have=had [a bad reaction] to dysport once . do i need to tell the doctor ?",
+        "have=had [a reaction] to dysport before , should i tell them",
     ],
 )
 def test_historical(sentence: str) -> None:
@@ -212,6 +214,9 @@ def test_historical(sentence: str) -> None:
         "i have=had [trouble swallow] yesterday",  # past alone is not resolved
         "i [choke] and pass=passed out",  # "passed out" is no resolution
         "i get botox a year ago and now i [can not swallow]",
+        "my [throat close=closed up] before i could call anyone",  # "before" opens a clause
+        "i have=had [a bad reaction] once and now my throat be close=closing",
+        "i be=was [have=having trouble breathe] before",  # progressive: maybe still now
     ],
 )
 def test_not_historical(sentence: str) -> None:

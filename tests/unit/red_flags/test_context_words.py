@@ -34,6 +34,8 @@ def test_the_file_loads_and_every_table_is_read() -> None:
         "resolved_text",
         "resolution_negators",
         "resolved_word",
+        "earlier_final",
+        "told_past",
         "resolved_subject",
         "not_progressive",
     }
