@@ -19,7 +19,9 @@ And it remembers Rasa's event-class lookup per type name (:func:`_fast_event_loo
 which cost a growing share of each turn as a conversation grew, and gives the
 dialogue policies only the recent part of the conversation
 (:func:`_recent_policy_input`, :mod:`clinic_assistant.trackers.window`), which
-they replayed in full two or three times a turn.
+they replayed in full two or three times a turn, and has the SQL tracker store read
+only the rows that are new since the last turn (:func:`_incremental_sql_store`,
+:mod:`clinic_assistant.trackers.store`).
 
 ``python -m clinic_assistant.runtime run ...`` is ``rasa run ...`` with this in
 place; :func:`clinic_assistant.servers.rasa_server` starts the server that way.
@@ -65,7 +67,23 @@ def install() -> None:
     _strict_stores()
     _fast_event_lookup()
     _recent_policy_input()
+    _incremental_sql_store()
     _installed = True
+
+
+def _incremental_sql_store() -> None:
+    """``tracker_store: {type: SQL}`` makes a :class:`CachingSQLTrackerStore`.
+
+    Rasa builds its SQL store from the name in its own module; replacing that name is
+    what keeps ``endpoints.yml`` (and the cluster's) unchanged. A custom ``type:``
+    path would do it too, but Rasa answers any error importing or building a custom
+    store with a silent in-memory store, which must never happen here.
+    """
+    import rasa.core.tracker_store as stores
+
+    from clinic_assistant.trackers.store import CachingSQLTrackerStore
+
+    stores.SQLTrackerStore = CachingSQLTrackerStore  # type: ignore[misc]
 
 
 def _recent_policy_input() -> None:

@@ -28,6 +28,7 @@ encoder's files (``models/``), so a server start does not re-embed the bank.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,7 +169,10 @@ class SecondOpinion:
         vectors = np.asarray(self.encoder.encode(texts), dtype=np.float32)
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            np.save(path, vectors, allow_pickle=False)
+            # Written whole, then renamed: servers starting together never read half a file.
+            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+            np.save(partial, vectors, allow_pickle=False)
+            os.replace(partial, path)
         except OSError:
             pass  # a read-only models/ only costs the bank's embedding at each start
         return vectors

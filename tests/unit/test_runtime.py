@@ -78,3 +78,14 @@ def test_event_lookup_gives_rasas_answers_and_errors() -> None:
         Event.resolve_by_type("no_such_event")
     event = Event.from_parameters({"event": "slot", "name": "s", "value": 1})
     assert isinstance(event, SlotSet) and event.value == 1
+
+
+def test_the_sql_store_of_the_endpoints_reads_incrementally(tmp_path: Path) -> None:
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import EndpointConfig
+
+    from clinic_assistant.trackers.store import CachingSQLTrackerStore
+
+    config = EndpointConfig(type="SQL", dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert isinstance(TrackerStore.create(config, Domain.empty()), CachingSQLTrackerStore)
