@@ -89,3 +89,36 @@ def test_the_sql_store_of_the_endpoints_reads_incrementally(tmp_path: Path) -> N
 
     config = EndpointConfig(type="SQL", dialect="sqlite", db=str(tmp_path / "t.db"))
     assert isinstance(TrackerStore.create(config, Domain.empty()), CachingSQLTrackerStore)
+
+
+class FakeAgent:
+    def __init__(self, ready: bool) -> None:
+        self.ready = ready
+        self.parsed: list = []
+
+    def is_ready(self) -> bool:
+        return self.ready
+
+    async def parse_message(self, text: str) -> dict:
+        self.parsed.append(text)
+        return {}
+
+
+async def test_the_loaded_model_reads_one_message_before_the_server_takes_any() -> None:
+    import rasa.core.agent as agent_module
+
+    assert agent_module.load_agent.__qualname__.startswith("warm_loader")
+    loaded = FakeAgent(ready=True)
+
+    async def load(model_path: str) -> FakeAgent:
+        return loaded
+
+    assert await runtime.warm_loader(load)("models/clinic.tar.gz") is loaded
+    assert loaded.parsed == [runtime.WARM_UP_TEXT]
+    unready = FakeAgent(ready=False)
+
+    async def load_unready(model_path: str) -> FakeAgent:
+        return unready
+
+    assert await runtime.warm_loader(load_unready)("x") is unready
+    assert unready.parsed == []
