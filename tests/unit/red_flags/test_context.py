@@ -63,6 +63,7 @@ def reason(sentence: str) -> Optional[str]:
         "no nausea , dizziness , or [trouble swallow]",
         "i do not think i be have any [trouble swallow]",
         "i do not feel like i be [choke] or anything",
+        "the nurse ask me to report any [breathe or swallow issue]",  # asked about, not had
     ],
 )
 def test_negated(sentence: str) -> None:
@@ -86,6 +87,8 @@ def test_negated(sentence: str) -> None:
         "i have no [trouble swallow] until yesterday",  # negation undone
         "i never have [trouble swallow] before but now i do",
         "no problem at all with my neck or my arm or my leg , but i [can not breathe]",
+        "i [can not swallow] any food",  # "any" after the sign
+        "any noise and i [can not breathe]",  # ... or before another clause
     ],
 )
 def test_not_negated(sentence: str) -> None:
