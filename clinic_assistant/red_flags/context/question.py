@@ -13,6 +13,7 @@ from clinic_assistant.red_flags.context.words import (
     CLAUSE_PUNCT,
     DISCOURSE,
     DROPPED_SUBJECT,
+    HEARSAY,
     MODALS,
     PEOPLE,
     PERSONAL,
@@ -20,6 +21,7 @@ from clinic_assistant.red_flags.context.words import (
     QUESTION_START,
     QUESTION_WITHOUT_MARK,
     RISK_FRAME,
+    TRUTH_QUESTION,
 )
 
 
@@ -78,6 +80,21 @@ class Questions(Reports):
         prev_lo, prev_hi = self.sentence(lo - 1, lo)
         return "?" in self.keys[prev_lo:prev_hi] and not self._personal(prev_lo, prev_hi)
 
+    def _claim_asked(self, start: int, end: int) -> bool:
+        """ "My cousin said botox can paralyse your throat. Is that true?": a claim.
+
+        Someone's words before the match, the next sentence asks whether they are true,
+        and nothing says it is happening now ("my husband says I'm slurring" is).
+        """
+        keys = self.keys
+        lo, hi = self.sentence(start, end)
+        if hi >= len(keys) or not any(keys[i] in HEARSAY for i in range(lo, start)):
+            return False
+        next_lo, next_hi = self.sentence(hi, hi + 1)
+        if "?" not in keys[next_lo:next_hi] or not self._any(TRUTH_QUESTION, next_lo, next_hi):
+            return False
+        return not self._actual_now(lo, hi, start)
+
     def _personal(self, lo: int, hi: int) -> bool:
         """Anybody's own state in [lo, hi): "my", "he", "I" (not an inverted "can I")."""
         keys = self.keys
@@ -90,7 +107,7 @@ class Questions(Reports):
     def general_question(self, start: int, end: int) -> bool:
         """A question about the symptom in general: nobody's symptom, nothing current."""
         if self._question_start(start, end) is None:
-            return self._fragment_of_question(start, end)
+            return self._fragment_of_question(start, end) or self._claim_asked(start, end)
         if self._that_clause(start):
             return False  # "is it normal that swallowing is hard?"
         lo, hi = self.sentence(start, end)

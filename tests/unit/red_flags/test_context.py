@@ -167,6 +167,7 @@ def test_reported_now_despite_the_frame(sentence: str) -> None:
         "what be [dysphagia] ?",
         "be it normal to have [trouble swallow] after botox ?",
         "what be the warning sign ? [trouble swallow] ?",
+        "my cousin say=said botox can spread and [paralyse] your throat . be=is that true ?",
     ],
 )
 def test_general_question(sentence: str) -> None:
@@ -182,6 +183,8 @@ def test_general_question(sentence: str) -> None:
         "[can not swallow] ?",  # a report with the subject left out
         "can=could [barely breathe] last night",
         "be my [eyelid droop=drooping] ?",
+        "my husband say=says i be=am [slur=slurring] my word . be=is that true ?",
+        "my cousin say=said botox can [paralyse] you . i [can not swallow] . be=is that true ?",
     ],
 )
 def test_question_that_reports_a_symptom(sentence: str) -> None:
