@@ -197,3 +197,35 @@ def test_the_race_checker_sees_each_kind_of_violation(
     lines: List[str], flags: tuple[bool, bool, bool, bool]
 ) -> None:
     assert check_round(lines, ["a", "b"])[:4] == flags
+
+
+async def test_leaving_the_lock_never_waits_on_a_renewal_that_swallows_its_cancellation(
+    store: AtomicRedisLockStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py can swallow a cancellation inside a command; the turn must still end."""
+    original = store.renew_async
+
+    async def stubborn_renew(conversation_id: str, ticket: int) -> bool:
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass  # what redis-py may do mid-command
+        return await original(conversation_id, ticket)
+
+    monkeypatch.setattr(store, "renew_async", stubborn_renew)
+    cid = conversation()
+
+    async def two_turns() -> None:
+        async with store.lock(cid):
+            await asyncio.sleep(0.3)  # renewals under way
+        # Released: the next message gets the lock at once.
+        async with store.lock(cid, lock_lifetime=0.5):
+            pass
+
+    # Not wait_for: with the bug, cancelling the turn was swallowed as well.
+    task = asyncio.ensure_future(two_turns())
+    finished, _ = await asyncio.wait({task}, timeout=10)
+    assert finished, "leaving the lock waited on a renewer that never stopped"
+    task.result()
+    holder = await store.redis.get(store._keys(cid)[3])
+    assert holder is None
