@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from evaluation.red_flags import (
     BLIND_DEV,
     BLIND_DEV2,
+    BLIND_DEV3,
     BLIND_TEST,
     REGRESSION,
     Case,
@@ -42,7 +43,8 @@ from evaluation.red_flags import (
 
 REPORT = Path(__file__).resolve().parent / "report"
 SETS = {"blind_test (untouched)": BLIND_TEST, "blind_dev (tuned on)": BLIND_DEV,
-        "blind_dev2 (tuned on)": BLIND_DEV2, "cases.yml (regression)": REGRESSION}  # fmt: skip
+        "blind_dev2 (tuned on)": BLIND_DEV2, "blind_dev3 (tuned on)": BLIND_DEV3,
+        "cases.yml (regression)": REGRESSION}  # fmt: skip
 UNTOUCHED = "blind_test (untouched)"
 
 

@@ -29,6 +29,7 @@ from clinic_assistant.settings import PROJECT_ROOT
 SETS = PROJECT_ROOT / "tests" / "red_flags"
 BLIND_DEV = SETS / "blind_dev.yml"
 BLIND_DEV2 = SETS / "blind_dev2.yml"
+BLIND_DEV3 = SETS / "blind_dev3.yml"
 BLIND_TEST = SETS / "blind_test.yml"
 REGRESSION = SETS / "cases.yml"
 NONE = "none"
