@@ -14,6 +14,7 @@ from typing import Callable, List, Sequence, Tuple
 
 import yaml
 
+from clinic_assistant.nlu_yaml import read_examples
 from clinic_assistant.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "tests" / "nlu"
@@ -44,14 +45,10 @@ class Phrasing:
 
 def load_phrasings(path: Path) -> List[Phrasing]:
     """Every example of a Rasa NLU YAML file whose blocks carry ``metadata: {style}``."""
-    found: List[Phrasing] = []
-    for block in yaml.safe_load(path.read_text("utf-8"))["nlu"]:
-        style = str((block.get("metadata") or {}).get("style", "plain"))
-        for line in str(block["examples"]).splitlines():
-            text = line.strip()
-            if text.startswith("- "):
-                found.append(Phrasing(text[2:].strip(), str(block["intent"]), style))
-    return found
+    return [
+        Phrasing(example.text, example.intent, str(example.metadata.get("style", "plain")))
+        for example in read_examples(path)
+    ]
 
 
 @dataclass(frozen=True)

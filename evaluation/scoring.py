@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 import yaml
 
 from clinic_assistant.contract import LEVELS
+from clinic_assistant.nlu_yaml import read_examples
 from clinic_assistant.settings import PROJECT_ROOT
 
 NLU_TEST_SET = PROJECT_ROOT / "tests" / "nlu" / "test_set.yml"
@@ -22,13 +23,7 @@ RED_FLAG_CASES = PROJECT_ROOT / "tests" / "red_flags" / "cases.yml"
 
 def load_nlu_examples(path: Path = NLU_TEST_SET) -> List[Tuple[str, str]]:
     """(text, expected answer) pairs from a Rasa NLU YAML file."""
-    pairs: List[Tuple[str, str]] = []
-    for block in yaml.safe_load(path.read_text("utf-8"))["nlu"]:
-        for line in block["examples"].splitlines():
-            text = line.strip()
-            if text.startswith("- "):
-                pairs.append((text[2:].strip(), block["intent"]))
-    return pairs
+    return [(example.text, example.intent) for example in read_examples(path)]
 
 
 def answer_of(parse_data: Dict[str, Any]) -> str:

@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 import numpy as np
 import yaml
 
+from clinic_assistant.nlu_yaml import read_examples
 from clinic_assistant.red_flags.segments import Piece, pieces
 
 BANK_PATH = Path(__file__).resolve().parent.parent / "lexicons" / "red_flag_bank.yml"
@@ -44,7 +45,6 @@ NLU_DATA = Path(__file__).resolve().parent.parent.parent / "data" / "nlu"
 ORDINARY = "ordinary"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Rasa's inline entity markup: [text](entity) or [text]{...}
-_MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 class BankError(ValueError):
@@ -108,16 +108,12 @@ def parse_bank(data: Any, digest: str, symptoms: Sequence[str] = (), where: str 
 
 def ordinary_messages(data_dir: Path = NLU_DATA) -> Tuple[str, ...]:
     """Every training example under ``data_dir`` (Rasa NLU YAML), markup removed."""
-    found: List[str] = []
-    for path in sorted(data_dir.glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text("utf-8")) or {}).get("nlu") or []:
-            for line in str(block.get("examples") or "").splitlines():
-                line = line.strip()
-                if not line.startswith("- "):
-                    continue
-                text = _MARKUP.sub(r"\1", line[2:].strip())
-                if text and len(text) <= 200:
-                    found.append(text)
+    found = [
+        example.text
+        for path in sorted(data_dir.glob("*.yml"))
+        for example in read_examples(path)
+        if len(example.text) <= 200
+    ]
     return tuple(dict.fromkeys(found))
 
 
@@ -162,10 +158,12 @@ class SecondOpinion:
             return np.asarray(self.encoder.encode(texts), dtype=np.float32)
         key = hashlib.sha256(f"{self.bank.digest}:{_encoder_key(self.encoder)}".encode())
         path = cache_dir / f"red_flag_bank-{key.hexdigest()[:16]}.npy"
-        if path.is_file():
+        try:
             cached = np.load(path, allow_pickle=False)
             if cached.shape[0] == len(texts):
                 return np.asarray(cached, dtype=np.float32)
+        except (OSError, ValueError):
+            pass  # none yet, or unreadable: embedded anew below
         vectors = np.asarray(self.encoder.encode(texts), dtype=np.float32)
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -173,6 +171,10 @@ class SecondOpinion:
             partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
             np.save(partial, vectors, allow_pickle=False)
             os.replace(partial, path)
+            # One bank is live at a time: an older bank's or encoder's vectors are dead weight.
+            for stale in cache_dir.glob("red_flag_bank-*.npy"):
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only models/ only costs the bank's embedding at each start
         return vectors

@@ -72,10 +72,6 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             return None
         return DialogueStateTracker.from_events(sender_id, kept.events, self.domain.slots)
 
-    def forget(self, sender_id: str) -> None:
-        """Drops the kept session of ``sender_id`` (the next read is a whole one)."""
-        self._sessions.pop(sender_id, None)
-
     def _brought_up_to_date(
         self, session: Any, sender_id: str, kept: _Session
     ) -> Optional[_Session]:

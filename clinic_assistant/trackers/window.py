@@ -49,7 +49,6 @@ def policy_view(
         view.update(SlotSet(name, value))
     for event in applied[cut:]:
         view.update(event)
-    view.followup_action = tracker.followup_action
     return view
 
 
