@@ -45,10 +45,10 @@ def test_ordinary_messages_are_the_examples_without_markup(tmp_path: Path) -> No
     )
 
 
-# A question about what the shots do that the rules flag today ("paralyze", read as a
-# report): a false alarm of the rules, not a danger sign now. Listed so that any other
+# Messages of data/nlu the rules flag as a danger sign now; none since the shots'
+# purpose ("so the shots paralyze the muscle or what?") is an expected effect. Any
 # training message the rules flag stops this test for a review.
-RULE_FALSE_ALARMS = {"so the shots paralyze the muscle or what?"}
+RULE_FALSE_ALARMS: set[str] = set()
 
 
 def test_the_project_has_ordinary_messages_and_the_rules_flag_none_as_a_danger_now(
@@ -93,3 +93,46 @@ def test_a_piece_nearer_an_ordinary_question_loses_its_margin() -> None:
     beside = SecondOpinion(encoder, extended).votes("is it hard to breathe after?")[0]
     assert alone.score == beside.score
     assert alone.margin > 0.5 and beside.margin < 0
+
+
+class CountingEncoder(TableEncoder):
+    """A TableEncoder that counts the texts it was asked to embed."""
+
+    def __init__(self, table: Dict[str, Sequence[float]]) -> None:
+        super().__init__(table)
+        self.encoded = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded += len(texts)
+        return super().encode(texts)
+
+
+def test_the_bank_vectors_are_cached_and_an_older_banks_are_removed(tmp_path: Path) -> None:
+    table = {"I can't breathe": [1.0, 0.0, 0.0], "I can breathe": [0.0, 1.0, 0.0]}
+    bank = Bank(
+        positives=(("difficulty_breathing", "I can't breathe"),),
+        negatives=(("negation", "I can breathe"),),
+        digest="d",
+    )
+    first = CountingEncoder(table)
+    SecondOpinion(first, bank, tmp_path)
+    (old,) = tmp_path.glob("red_flag_bank-*.npy")
+    again = CountingEncoder(table)
+    SecondOpinion(again, bank, tmp_path)
+    assert (first.encoded, again.encoded) == (2, 0)
+
+    SecondOpinion(CountingEncoder(table), with_look_alikes(bank, ORDINARY, ["hi"]), tmp_path)
+    (new,) = tmp_path.glob("red_flag_bank-*.npy")
+    assert new != old
+
+
+def test_an_unreadable_cache_is_embedded_anew(tmp_path: Path) -> None:
+    table = {"I can't breathe": [1.0, 0.0, 0.0]}
+    bank = Bank(positives=(("difficulty_breathing", "I can't breathe"),), negatives=(), digest="d")
+    SecondOpinion(CountingEncoder(table), bank, tmp_path)
+    (path,) = tmp_path.glob("red_flag_bank-*.npy")
+    path.write_bytes(b"not numpy")
+    encoder = CountingEncoder(table)
+    opinion = SecondOpinion(encoder, bank, tmp_path)
+    assert encoder.encoded == 1
+    assert opinion.votes("I can't breathe")[0].symptom == "difficulty_breathing"
