@@ -4,13 +4,14 @@ The rules' own context handling (:mod:`clinic_assistant.red_flags.context`) judg
 each rule match by the words around it. A second-opinion vote has no match, only a
 sentence or clause that resembles a danger sign, so it is judged here, on the words
 of its sentence, with the tables of ``lexicons/red_flag_context.yml``: a general
-question about risks, a condition or worry, a denial, a past episode that is over,
-relief that it never came, someone else's long-standing condition given as
-background, a pet, a figure of speech, an episode told as long over. Rule matches are
-also checked for those, which the rules do not know. A sign that it is happening now
-(see the ``now`` table, after ``not_now`` phrases such as "now and then" are taken
-out) keeps any flag up, except for a pet. Also here: the message's language and
-short yes/no answers.
+question about risks (or what the patient read or heard about one), a condition or
+worry, a denial, a past episode that is over, relief that it never came, someone
+else's long-standing condition given as background, a pet or a small child doing
+what is normal for them, a figure of speech, an episode told as long over. Rule
+matches are also checked for those, which the rules do not know. A sign that it is
+happening now (see the ``now`` table, after ``not_now`` phrases such as "now and
+then" are taken out) keeps any flag up, except for a pet. Also here: the message's
+language and short yes/no answers.
 """
 
 from __future__ import annotations
@@ -80,12 +81,15 @@ def lowering(sentence: str, piece: str, tables: Tables) -> Optional[str]:
     """Why a danger sign told in ``piece`` (of ``sentence``) is not one now, or None."""
     words = words_of(sentence)
     clause = words_of(piece)
-    if contains(words, tables["pets"]) and not contains(words, tables["people_affected"]):
+    if not contains(words, tables["people_affected"]) and (
+        contains(words, tables["pets"])
+        or (contains(words, tables["young_children"]) and contains(words, tables["child_normal"]))
+    ):
         return PET
     if says_now(sentence, tables):
         return None
     question = is_question(sentence, words, tables)
-    if question and contains(words, tables["risk_words"]):
+    if (question or contains(words, tables["hearsay"])) and contains(words, tables["risk_words"]):
         return QUESTION
     if contains(words, tables["relief"]):
         return RELIEF

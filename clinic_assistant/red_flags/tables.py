@@ -18,7 +18,8 @@ TABLES_PATH = Path(__file__).resolve().parent.parent / "lexicons" / "red_flag_co
 #: Every table the code reads; the file must have exactly these.
 TABLE_NAMES: FrozenSet[str] = frozenset(
     {
-        "not_now", "now", "question_openers", "risk_words", "conditional", "hypothetical",
+        "not_now", "now", "question_openers", "risk_words", "hearsay", "conditional",
+        "hypothetical", "young_children", "child_normal",
         "negation", "long_ago", "idioms", "past",
         "relief", "others", "long_standing", "pets", "people_affected", "spanish_words",
         "english_words", "answer_yes", "answer_no", "all_clear",

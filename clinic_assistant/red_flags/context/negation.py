@@ -18,6 +18,8 @@ from clinic_assistant.red_flags.context.words import (
     SUBJECTS,
 )
 
+# "can" and its text-message spelling: before "not", an inability ("can't lie down").
+CAN = frozenset({"can", "cld"})
 # At most this many tokens between a negation and the match (twice that for a list).
 NEGATION_WINDOW = 6
 
@@ -34,6 +36,10 @@ class Negation(Message):
         negated = False
         for t_start, t_end in self._occurs(NEGATION_PRE, lo, start):
             if any(p == t_start for p, _ in self._occurs(PSEUDO_NEGATION, t_start, start + 4)):
+                continue
+            # "can't lie down, feels like I'm drowning": an inability of its own verb,
+            # not a denial of the danger sign after it.
+            if t_start > 0 and self.keys[t_start] == "not" and self.keys[t_start - 1] in CAN:
                 continue
             # "no, I can't breathe" / "no I can't": "no" as an answer, not a negation.
             if (

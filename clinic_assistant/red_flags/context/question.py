@@ -9,6 +9,7 @@ from typing import Optional
 
 from clinic_assistant.red_flags.context.reports import Reports
 from clinic_assistant.red_flags.context.words import (
+    ACQUAINTANCES,
     AUX,
     CLAUSE_PUNCT,
     DISCOURSE,
@@ -21,6 +22,7 @@ from clinic_assistant.red_flags.context.words import (
     QUESTION_START,
     QUESTION_WITHOUT_MARK,
     RISK_FRAME,
+    SAME_TO_ME,
     TRUTH_QUESTION,
 )
 
@@ -84,16 +86,24 @@ class Questions(Reports):
         """ "My cousin said botox can paralyse your throat. Is that true?": a claim.
 
         Someone's words before the match, the next sentence asks whether they are true,
-        and nothing says it is happening now ("my husband says I'm slurring" is).
+        and nothing says it is happening now ("my husband says I'm slurring" is). Or an
+        acquaintance's episode, then "could the same thing happen to me?".
         """
         keys = self.keys
         lo, hi = self.sentence(start, end)
-        if hi >= len(keys) or not any(keys[i] in HEARSAY for i in range(lo, start)):
+        if hi >= len(keys):
             return False
         next_lo, next_hi = self.sentence(hi, hi + 1)
-        if "?" not in keys[next_lo:next_hi] or not self._any(TRUTH_QUESTION, next_lo, next_hi):
+        if "?" not in keys[next_lo:next_hi]:
             return False
-        return not self._actual_now(lo, hi, start)
+        before = range(lo, start)
+        claim = any(keys[i] in HEARSAY for i in before) and self._any(
+            TRUTH_QUESTION, next_lo, next_hi
+        )
+        theirs = any(keys[i] in ACQUAINTANCES for i in before) and self._any(
+            SAME_TO_ME, next_lo, next_hi
+        )
+        return (claim or theirs) and not self._actual_now(lo, hi, start)
 
     def _personal(self, lo: int, hi: int) -> bool:
         """Anybody's own state in [lo, hi): "my", "he", "I" (not an inverted "can I")."""

@@ -26,6 +26,20 @@ from clinic_assistant.red_flags.detector import (
 # Reports of a present danger sign: (message, level, symptoms in lexicon order).
 E, U = "emergency", "urgent"
 REPORTS: List[Tuple[str, str, Tuple[str, ...]]] = [
+    # An inability of another verb does not negate what follows it.
+    ("cant lie down feels like im drowning", E, ("difficulty_breathing",)),
+    ("cld not breathe last nite", E, ("difficulty_breathing",)),
+    (
+        "My son is having an asthma attack and his inhaler isn't helping",
+        E,
+        ("difficulty_breathing",),
+    ),
+    ("ahorita le cuesta muchísimo respirar", E, ("difficulty_breathing",)),
+    ("mi hijo se esta ahogando", E, ("difficulty_breathing",)),
+    ("since the shots the porridge will not go down", E, ("difficulty_swallowing",)),
+    ("Im seing dubble since tuesday", U, ("vision_changes",)),
+    ("Tengo la voz ronca desde que me pusieron el botox.", U, ("voice_changes",)),
+    ("this week nothing came out but a croak", U, ("voice_changes",)),
     ("I can't breathe", E, ("difficulty_breathing",)),
     ("i cant breath", E, ("difficulty_breathing",)),
     ("I CAN'T BREATHE", E, ("difficulty_breathing",)),
@@ -451,6 +465,9 @@ REPORTS: List[Tuple[str, str, Tuple[str, ...]]] = [
 # No danger sign now: denials, questions about risks, hypotheticals, the past,
 # expected effects (neck weakness) and everyday clinic questions.
 NOT_NOW: List[str] = [
+    "so the shots paralyze the muscle or what?",
+    "My neighbor had swallowing problems after her shots. Could the same thing happen to me?",
+    "cld the shots make my eyes blurry",
     "no trouble breathing",
     "I can swallow fine",
     "I'm not having any problems swallowing",

@@ -93,6 +93,20 @@ def test_the_bank_names_only_canonical_symptoms() -> None:
         ("is it normal that I can't lie flat since the injection?", None),
         ("I can't finish a sentence without stopping for air", None),
         ("my son can't breathe", None),
+        # A small child is like anyone, unless told as what is normal for them.
+        ("my baby is choking on her milk shes turning blue", None),
+        ("My 2 year old drools all day because she's teething", cues.PET),
+        ("the toddler wet his pants again, potty training is rough", cues.PET),
+        # A horse is no longer a pet: it is how "hoarse" is often spelled.
+        ("my voise is horse and weak", None),
+        # What the patient read or heard, with a risk word.
+        ("Leí que puede causar problemas para respirar.", cues.QUESTION),
+        ("I heard it can cause trouble swallowing", cues.QUESTION),
+        ("cld the shots make my eyes blurry", cues.QUESTION),
+        ("casi me ahogo de la risa con el video", cues.IDIOM),
+        ("that price is hard to swallow ngl", cues.IDIOM),
+        ("My throat felt tight for an hour after my first treatment in 2022.", cues.LONG_AGO),
+        ("my grandma is incontinent and i take care of her", cues.BACKGROUND),
     ],
 )
 def test_sentence_judgments(tables: Tables, sentence: str, reason: str) -> None:
