@@ -33,8 +33,13 @@ CHECK_INTENT_BY_LEVEL: Dict[str, str] = {
     URGENT: "red_flag_check_urgent",
 }
 CHECK_INTENTS: Tuple[str, ...] = tuple(CHECK_INTENT_BY_LEVEL.values())
-#: Set by the RedFlagClassifier when the patient says help has come or it has passed.
+#: Set by the RedFlagClassifier when the patient says help has come or it has passed,
+#: or that they reached the clinic.
 ALL_CLEAR_INTENT = "red_flag_all_clear"
+#: Parse-data key beside it: the most serious level the message ends. Help that has
+#: come ends any ("emergency"); reaching the clinic ends only an urgent state, since
+#: an emergency is for the emergency number, not the clinic.
+ALL_CLEAR_ENDS_KEY = "red_flag_all_clear_ends"
 #: The trained yes / no intents; a bare "yes" / "sí" / "no" is set to them by the
 #: RedFlagClassifier too, so the rules read it against the question just asked.
 AFFIRM_INTENT = "affirm"

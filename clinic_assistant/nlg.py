@@ -37,9 +37,11 @@ from rasa.utils.endpoints import EndpointConfig
 
 from clinic_assistant.channels.twilio_text import CHANNEL as TWILIO_CHANNEL
 from clinic_assistant.contract import (
+    ALL_CLEAR_ENDS_KEY,
     ALL_CLEAR_INTENT,
     ANSWER_OPTIONS_KEY,
     CLARIFY_RESPONSE,
+    EMERGENCY,
     ESCALATION_KEY,
     LEVELS,
     PAYLOAD_ANSWER,
@@ -62,6 +64,7 @@ SOMETHING_ELSE = {"title": "Something else", "payload": "/deny"}
 LEVEL_OF_QUESTION = {name: level for level, name in SAFETY_QUESTION_BY_LEVEL.items()}
 SESSION_START = "action_session_start"
 UNREADABLE = "utter_unreadable"
+ALL_CLEAR_REPLY = "utter_all_clear"
 #: Replies that ask an English speaker to rephrase or choose: for a Spanish
 #: message, the notice to call the clinic (in Spanish) instead.
 NOT_UNDERSTOOD = frozenset(
@@ -172,10 +175,12 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
             escalation[PAYLOAD_SYMPTOMS] = list(red_flag.symptoms) if red_flag else []
         elif _first_reply_of_turn(tracker):
             level = escalated_level(tracker)
-            intent = (parse_data.get("intent") or {}).get("name")
-            if level is not None and intent != ALL_CLEAR_INTENT:
+            if level is not None and not ends(parse_data, level):
                 reminder = text_of(REMINDER_BY_LEVEL[level])
-                if reminder:
+                if reminder and utter_action == ALL_CLEAR_REPLY:
+                    # "I called the clinic" in an emergency: no "I'm glad", only the reminder.
+                    message["text"] = reminder
+                elif reminder:
                     message["text"] = f"{reminder}\n\n{message.get('text', '')}".rstrip()
         return message
 
@@ -205,6 +210,20 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
         return [*buttons, dict(SOMETHING_ELSE)]
 
 
+def ends(parse_data: Dict[str, Any], level: str) -> bool:
+    """Whether the patient's message ends an escalated state of ``level``.
+
+    Help that has come ends any; reaching the clinic (``ALL_CLEAR_ENDS_KEY`` "urgent")
+    ends only an urgent one. An all clear without the key (older events) ends any.
+    """
+    if ((parse_data or {}).get("intent") or {}).get("name") != ALL_CLEAR_INTENT:
+        return False
+    ended = parse_data.get(ALL_CLEAR_ENDS_KEY) or EMERGENCY
+    if ended not in LEVELS:
+        return False
+    return LEVELS.index(level) >= LEVELS.index(ended)
+
+
 def escalated_level(tracker: DialogueStateTracker) -> Optional[str]:
     """The highest level escalated earlier in this session and not cleared since.
 
@@ -221,7 +240,7 @@ def escalated_level(tracker: DialogueStateTracker) -> Optional[str]:
         if isinstance(event, ActionExecuted) and event.action_name == SESSION_START:
             level = None
         elif isinstance(event, UserUttered):
-            if (event.intent or {}).get("name") == ALL_CLEAR_INTENT:
+            if level is not None and ends(event.parse_data, level):
                 level = None
         elif isinstance(event, BotUttered):
             found = ((event.data or {}).get("custom") or {}).get(ESCALATION_KEY) or {}

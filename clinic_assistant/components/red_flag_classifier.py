@@ -52,6 +52,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from clinic_assistant.components.answer_gate import set_answer, set_intent
 from clinic_assistant.contract import (
     AFFIRM_INTENT,
+    ALL_CLEAR_ENDS_KEY,
     ALL_CLEAR_INTENT,
     CHECK_INTENT_BY_LEVEL,
     DENY_INTENT,
@@ -67,6 +68,7 @@ from clinic_assistant.contract import (
     RETRIEVAL_INTENT,
     RISK_ANSWERS,
     SYMPTOM_ENTITY,
+    URGENT,
 )
 from clinic_assistant.red_flags import cues
 from clinic_assistant.red_flags.detector import Detection, RedFlagDetector
@@ -80,6 +82,8 @@ SHORT_ANSWER_INTENTS: Dict[str, str] = {
     cues.NO: DENY_INTENT,
     cues.ALL_CLEAR: ALL_CLEAR_INTENT,
 }
+#: What each kind of all clear ends (see ``ALL_CLEAR_ENDS_KEY``).
+ALL_CLEAR_ENDS: Dict[str, str] = {cues.ALL_CLEAR: EMERGENCY, cues.CLINIC_CONTACT: URGENT}
 
 
 def _chosen_answer(message: Message) -> Optional[str]:
@@ -193,10 +197,13 @@ class RedFlagClassifier(GraphComponent):
             message.set(LANGUAGE_KEY, assessment.language, add_to_output=True)
             if assessment.fired:
                 self._apply(message, assessment.level, assessment.symptoms, assessment.detection)
-            elif assessment.answer == cues.ALL_CLEAR:
+            elif assessment.answer in ALL_CLEAR_ENDS:
                 # "Ya estoy en urgencias": help has come, although the words are
                 # close to a danger sign; asking again would be noise.
                 set_intent(message, ALL_CLEAR_INTENT)
+                message.set(
+                    ALL_CLEAR_ENDS_KEY, ALL_CLEAR_ENDS[assessment.answer], add_to_output=True
+                )
             elif assessment.ask_level is not None:
                 message.set(
                     RED_FLAG_CHECK_KEY,

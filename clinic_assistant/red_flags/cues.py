@@ -34,6 +34,8 @@ LONG_AGO = "long_ago"
 #: ``long_ago`` one does).
 FOR_RULES = frozenset({RELIEF, BACKGROUND, PET, IDIOM, LONG_AGO})
 YES, NO, ALL_CLEAR = "yes", "no", "all_clear"
+#: The patient has reached the clinic: ends an urgent state only.
+CLINIC_CONTACT = "clinic_contact"
 #: An all-clear is a short message, not a story that mentions one.
 MAX_ALL_CLEAR_WORDS = 16
 
@@ -122,7 +124,8 @@ def language(text: str, tables: Tables) -> str:
 
 
 def short_answer(text: str, tables: Tables) -> Optional[str]:
-    """ "yes" / "no" for a bare answer, "all_clear" for "help is here", else None."""
+    """ "yes" / "no" for a bare answer, "all_clear" for "help is here" (or "it has
+    passed"), "clinic_contact" for "I called the clinic", else None."""
     words = words_of(text)
     if not words:
         return None
@@ -130,10 +133,27 @@ def short_answer(text: str, tables: Tables) -> Optional[str]:
         return YES
     if words in tables["answer_no"]:
         return NO
-    if (
-        len(words) <= MAX_ALL_CLEAR_WORDS
-        and "?" not in text
-        and contains(words, tables["all_clear"])
+    if len(words) > MAX_ALL_CLEAR_WORDS or "?" in text:
+        return None
+    if contains(words, tables["all_clear"]):
+        return ALL_CLEAR
+    if not contains(words, tables["not_yet"]) and (
+        (contains(words, tables["help_people"]) and contains(words, tables["help_here"]))
+        or _at_place(words, tables)
     ):
         return ALL_CLEAR
+    if contains(words, tables["clinic_contact"]) and not contains(words, tables["not_reached"]):
+        return CLINIC_CONTACT
     return None
+
+
+def _at_place(words: Sequence[str], tables: Tables) -> bool:
+    """ "we're in the ER now", "im at the er getting checked": at a place of care."""
+    for place in tables["help_places"]:
+        n = len(place)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i : i + n]) != place:
+                continue
+            if any(tuple(words[max(0, i - len(at)) : i]) == at for at in tables["help_at"]):
+                return True
+    return False

@@ -23,6 +23,8 @@ TABLE_NAMES: FrozenSet[str] = frozenset(
         "negation", "long_ago", "idioms", "past",
         "relief", "others", "long_standing", "pets", "people_affected", "spanish_words",
         "english_words", "answer_yes", "answer_no", "all_clear",
+        "help_people", "help_here", "help_places", "help_at", "clinic_contact", "not_yet",
+        "not_reached",
     }
 )  # fmt: skip
 _PHRASE = re.compile(r"^[^\s].{0,60}$")

@@ -234,3 +234,54 @@ async def test_spanish_messages_get_spanish_instructions_and_notices(nlg: Clinic
         assert "buttons" not in notice or not notice["buttons"]
     english = await nlg.generate("utter_escalation_emergency", tracker({}), "rest")
     assert english is not None and english["text"].startswith("This could be")
+
+
+def escalated_at(level: str, *later: Any) -> DialogueStateTracker:
+    """A session escalated at ``level``, then ``later`` events."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered
+
+    flagged = {"intent": {"name": f"red_flag_{level}", "confidence": 1.0}}
+    events = [
+        ActionExecuted("action_session_start"),
+        UserUttered("it started today", flagged["intent"], [], flagged),
+        BotUttered("call", {"custom": {"escalation": {"level": level, "symptoms": []}}}),
+        *later,
+    ]
+    return DialogueStateTracker.from_events("unit", events)
+
+
+async def test_reaching_the_clinic_ends_an_urgent_state_but_not_an_emergency(
+    nlg: ClinicNLG,
+) -> None:
+    from rasa.shared.core.events import BotUttered
+
+    called = {
+        "intent": {"name": "red_flag_all_clear", "confidence": 1.0},
+        "red_flag_all_clear_ends": "urgent",
+    }
+    question = {"intent": {"name": "faq", "confidence": 0.9}}
+    said = UserUttered("I called the clinic, they see me at 3", called["intent"], [], called)
+
+    message = await nlg.generate("utter_all_clear", escalated_at("urgent", said), "rest")
+    assert message is not None and message["text"].startswith("I'm glad")
+    after = escalated_at(
+        "urgent",
+        said,
+        BotUttered("glad"),
+        UserUttered("how long?", question["intent"], [], question),
+    )
+    message = await nlg.generate("utter_faq/duration", after, "rest")
+    assert message is not None and message["text"].startswith("Duration:")
+
+    # An emergency is for 911: the reminder alone, no "I'm glad", and it stays.
+    message = await nlg.generate("utter_all_clear", escalated_at("emergency", said), "rest")
+    assert message is not None and "call 911 now" in message["text"].lower()
+    assert "glad" not in message["text"]
+    after = escalated_at(
+        "emergency",
+        said,
+        BotUttered("reminder"),
+        UserUttered("how long?", question["intent"], [], question),
+    )
+    message = await nlg.generate("utter_faq/duration", after, "rest")
+    assert message is not None and "call 911 now" in message["text"].lower()

@@ -41,6 +41,12 @@ class Negation(Message):
             # not a denial of the danger sign after it.
             if t_start > 0 and self.keys[t_start] == "not" and self.keys[t_start - 1] in CAN:
                 continue
+            # "he can't lie down without gasping": a double negative, it happens each time.
+            if (
+                self.keys[t_start] == "without"
+                and "not" in self.keys[max(lo, t_start - 4) : t_start]
+            ):
+                continue
             # "no, I can't breathe" / "no I can't": "no" as an answer, not a negation.
             if (
                 self.keys[t_start] == "no"

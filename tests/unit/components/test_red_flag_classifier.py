@@ -253,6 +253,18 @@ def test_a_bare_answer_becomes_the_intent_the_rules_read(
     assert message.get("message_language") == "es"
 
 
+@pytest.mark.parametrize(
+    ("answer", "ends"), [("all_clear", "emergency"), ("clinic_contact", "urgent")]
+)
+def test_an_all_clear_says_what_it_ends(
+    classifier: RedFlagClassifier, answer: str, ends: str
+) -> None:
+    message = faq_message("I called the clinic, they're seeing me today")
+    _with_net(Assessment(answer=answer), classifier).process([message])
+    assert message.get("intent")["name"] == "red_flag_all_clear"
+    assert message.get("red_flag_all_clear_ends") == ends
+
+
 def test_a_fired_net_escalates_with_its_language(classifier: RedFlagClassifier) -> None:
     fired = Assessment(level="emergency", symptoms=("difficulty_breathing",), language="es")
     message = faq_message("no puedo respirar desde la inyección")

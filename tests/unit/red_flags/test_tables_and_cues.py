@@ -149,6 +149,18 @@ def test_language(tables: Tables, text: str, language: str) -> None:
         ),
         ("yes I can't breathe", None),
         ("it passed? what do I do if it comes back and how long should I wait", None),
+        # Help that has come, in other words: who is here, or where the patient is.
+        ("The EMTs are here checking me over.", cues.ALL_CLEAR),
+        ("The paramedics just arrived.", cues.ALL_CLEAR),
+        ("neighbor drove me, im at the er getting checked", cues.ALL_CLEAR),
+        ("Fine, my husband took me, I'm being seen in the emergency room.", cues.ALL_CLEAR),
+        ("the ambulance is not here yet", None),
+        ("the ambulance will be here soon", None),
+        ("my husband is driving me to the hospital", None),
+        # The clinic reached: ends an urgent state only (the classifier says so).
+        ("I called and spoke to the nurse, they're seeing me this afternoon.", cues.CLINIC_CONTACT),
+        ("ya me llamaron de la clinica, voy mañana temprano", cues.CLINIC_CONTACT),
+        ("I called the clinic but nobody answered", None),
     ],
 )
 def test_short_answers(tables: Tables, text: str, answer: str) -> None:
