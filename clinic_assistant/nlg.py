@@ -41,6 +41,7 @@ from clinic_assistant.contract import (
     ALL_CLEAR_INTENT,
     ANSWER_OPTIONS_KEY,
     CLARIFY_RESPONSE,
+    DENY_INTENT,
     EMERGENCY,
     ESCALATION_KEY,
     LEVELS,
@@ -182,6 +183,19 @@ class ClinicNLG(TemplatedNaturalLanguageGenerator):
                     message["text"] = reminder
                 elif reminder:
                     message["text"] = f"{reminder}\n\n{message.get('text', '')}".rstrip()
+            asked = unanswered_question_level(tracker)
+            intent = (parse_data.get("intent") or {}).get("name")
+            if (
+                level is None
+                and asked is not None
+                and intent not in (DENY_INTENT, ALL_CLEAR_INTENT)
+                and utter_action not in LEVEL_OF_QUESTION
+            ):
+                # "Is this happening now?" -> "can it wait till monday?": not a no,
+                # so what to do if it is happening now comes first again.
+                line = text_of(SAFETY_LINE_BY_LEVEL[asked])
+                if line:
+                    message["text"] = f"{line}\n\n{message.get('text', '')}".rstrip()
         return message
 
     def safety_question_text(
@@ -259,6 +273,22 @@ def _previous_parse_data(tracker: DialogueStateTracker) -> Dict[str, Any]:
             if seen == 2:
                 return dict(event.parse_data)
     return {}
+
+
+def unanswered_question_level(tracker: DialogueStateTracker) -> Optional[str]:
+    """The level of the safety question the bot asked just before the latest message.
+
+    None when the bot's last reply before it was anything else (or there is none).
+    """
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return None
+            seen_user = True
+        elif isinstance(event, BotUttered) and seen_user:
+            return LEVEL_OF_QUESTION.get(str((event.metadata or {}).get("utter_action")))
+    return None
 
 
 def _first_reply_of_turn(tracker: DialogueStateTracker) -> bool:

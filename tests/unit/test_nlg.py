@@ -285,3 +285,39 @@ async def test_reaching_the_clinic_ends_an_urgent_state_but_not_an_emergency(
     )
     message = await nlg.generate("utter_faq/duration", after, "rest")
     assert message is not None and "call 911 now" in message["text"].lower()
+
+
+def asked_then(later: UserUttered) -> DialogueStateTracker:
+    """The safety question asked (not escalated), then the patient's ``later`` message."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered
+
+    check = {"intent": {"name": "red_flag_check_emergency", "confidence": 1.0}}
+    events = [
+        ActionExecuted("action_session_start"),
+        UserUttered("talking makes me puffed", check["intent"], [], check),
+        BotUttered(
+            "Is this happening now?", {}, {"utter_action": "utter_safety_question_emergency"}
+        ),
+        later,
+    ]
+    return DialogueStateTracker.from_events("unit", events)
+
+
+async def test_a_reply_to_the_safety_question_that_is_not_a_no_keeps_the_safety_line(
+    nlg: ClinicNLG,
+) -> None:
+    wait = {"intent": {"name": "faq", "confidence": 0.9}}
+    message = await nlg.generate(
+        "utter_faq/duration",
+        asked_then(UserUttered("can it wait till monday?", wait["intent"], [], wait)),
+        "rest",
+    )
+    assert message is not None
+    line, answer = message["text"].split("\n\n", 1)
+    assert "call 911 now" in line and "do not drive" in line and answer.startswith("Duration:")
+
+    no = {"intent": {"name": "deny", "confidence": 1.0}}
+    message = await nlg.generate(
+        "utter_faq/duration", asked_then(UserUttered("no", no["intent"], [], no)), "rest"
+    )
+    assert message is not None and message["text"].startswith("Duration:")
