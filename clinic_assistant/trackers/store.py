@@ -16,7 +16,13 @@ A new session among those rows, or no cache, reads the session whole, as Rasa do
 So what it returns is what ``SQLTrackerStore`` would return, rebuilt from the same
 events; replicas stay correct because every read asks the database what is new
 (the conversation lock keeps two replicas from writing one conversation at once).
-Saving is Rasa's own. :func:`clinic_assistant.runtime.install` makes it the store of
+Saving writes the events after the kept ones, as Rasa's ``save`` does, without
+Rasa's count of the session's rows (a query over the conversation's every event)
+when the tracker is the one built from the kept session; any other tracker is saved
+by Rasa's own code. On SQLite the database is put in WAL mode: a commit then costs
+one sync of the log instead of the rollback journal's several, and readers (the
+staff console, the action server) no longer block the writer.
+:func:`clinic_assistant.runtime.install` makes it the store of
 ``tracker_store: {type: SQL}``.
 
 The kept events are shared with the trackers built from them; Rasa rebuilds a tracker
@@ -25,6 +31,7 @@ by replaying its events, which gives the same state from the same events.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,6 +40,7 @@ from typing import Any, List, Optional
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 # Conversations kept per process (least recently used dropped first).
 CACHE_SIZE = 256
@@ -54,6 +62,42 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = cache_size
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Writes the events after the kept session's (Rasa's ``save`` for any other)."""
+        kept = self._sessions.get(tracker.sender_id)
+        if kept is None or not _extends(tracker, kept.events):
+            self._sessions.pop(tracker.sender_id, None)
+            await super().save(tracker)
+            return
+        await self.stream_events(tracker)
+        new = list(itertools.islice(tracker.events, len(kept.events), len(tracker.events)))
+        with self.session_scope() as session:
+            rows = [self._row(tracker.sender_id, event) for event in new]
+            session.add_all(rows)
+            session.flush()  # gives the rows their ids
+            last_id = rows[-1].id if rows else kept.last_id
+            session.commit()
+        if any(isinstance(event, SessionStarted) for event in new):
+            self._sessions.pop(tracker.sender_id, None)  # a new session: read it whole
+        else:
+            kept.events.extend(new)
+            kept.last_id = last_id
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        """The database row of ``event``, as Rasa's ``SQLTrackerStore.save`` makes it."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session, as ``SQLTrackerStore.retrieve`` gives it."""
@@ -115,3 +159,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 def _events(data: Any) -> List[Event]:
     """Rasa's events from their stored JSON, as ``SQLTrackerStore`` reads them."""
     return list(deserialise_events([json.loads(text) for text in data]))
+
+
+def _extends(tracker: DialogueStateTracker, kept: List[Event]) -> bool:
+    """Whether ``tracker`` was built from ``kept`` (the same event objects first)."""
+    n = len(kept)
+    events = tracker.events
+    return n > 0 and len(events) >= n and events[0] is kept[0] and events[n - 1] is kept[-1]

@@ -107,8 +107,46 @@ async def test_only_new_rows_are_decoded(db: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(store_module, "deserialise_events", spy)
     await play(caching, "p", turn(2))  # its retrieve decodes nothing new
     assert decoded == []
-    await caching.retrieve("p")  # the four rows of turn 2
+    await caching.retrieve("p")  # its own save kept turn 2: nothing to decode
+    assert decoded == []
+    _, rasa = stores(db)
+    await play(rasa, "p", turn(3))  # another writer's four rows
+    await caching.retrieve("p")
     assert len(decoded) == 4
+
+
+async def test_saving_the_kept_session_writes_each_event_once_without_rasas_count(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caching, rasa = stores(db)
+    await play(caching, "p", [ActionExecuted("action_listen"), *turn(0)])
+    counted: List[str] = []
+    original = SQLTrackerStore._additional_events
+
+    def spy(self: Any, session: Any, tracker: Any) -> Any:
+        counted.append(tracker.sender_id)
+        return original(self, session, tracker)
+
+    monkeypatch.setattr(SQLTrackerStore, "_additional_events", spy)
+    for n in range(1, 4):
+        await play(caching, "p", turn(n))
+    assert counted == []
+    assert await texts(rasa, "p") == [f"question {n}" for n in range(4)]
+    assert dicts(await caching.retrieve("p")) == dicts(await rasa.retrieve("p"))
+    # A tracker not built from the kept session is saved by Rasa's own code.
+    other = DialogueStateTracker.from_dict(
+        "p", [e.as_dict() for e in (await rasa.retrieve("p")).events], DOMAIN.slots
+    )
+    other.update(UserUttered("question 4", {"name": "faq", "confidence": 1.0}))
+    await caching.save(other)
+    assert counted == ["p"]
+    assert await texts(rasa, "p") == [f"question {n}" for n in range(5)]
+
+
+def test_a_sqlite_database_is_in_wal_mode(db: str) -> None:
+    caching, _ = stores(db)
+    with caching.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 async def test_rows_written_by_another_replica_are_read(db: str) -> None:
