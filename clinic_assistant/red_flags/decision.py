@@ -35,12 +35,14 @@ from clinic_assistant.red_flags import cues
 from clinic_assistant.red_flags.detector import Detection
 from clinic_assistant.red_flags.second_opinion import Vote
 from clinic_assistant.red_flags.segments import pieces
-from clinic_assistant.red_flags.tables import Tables
+from clinic_assistant.red_flags.tables import Tables, words_of
 
 FLAG_SCORE = 0.65
 FLAG_MARGIN = 0.08
 ASK_SCORE = 0.50
 ASK_MARGIN = 0.05
+#: The bank's look-alikes that are questions about a risk (lexicons/red_flag_bank.yml).
+RISK_LOOK_ALIKE = "risk_question"
 #: Suppression reasons of the rules that also hold for a vote in the same sentence.
 RULE_REASONS = ("negated", "question", "hypothetical", "historical")
 
@@ -107,6 +109,11 @@ def decide(
 
     asked: List[str] = []
     for vote in votes:
+        if vote.score >= ASK_SCORE and vote.margin <= 0 and vote.look_alike == RISK_LOOK_ALIKE:
+            # Closest to a question about a risk ("Can Botox blur your vision?"), in a
+            # question: the risk facts, whatever answer the words were closest to.
+            sentence = sentence_at(vote.piece.start)[0]
+            risk_question |= cues.is_question(sentence, words_of(sentence), tables)
         if vote.score < ASK_SCORE or vote.margin <= 0:
             continue
         sentence = sentence_at(vote.piece.start)[0]

@@ -132,6 +132,7 @@ class Vote:
     negative: float  # cosine to the closest look-alike
     piece: Piece
     nearest: str  # the closest description (for tools; never logged)
+    look_alike: str = ""  # the kind of the closest look-alike ("risk_question", ...)
 
     @property
     def margin(self) -> float:
@@ -190,7 +191,8 @@ class SecondOpinion:
         out: List[Vote] = []
         for row, piece in enumerate(found):
             best = int(np.argmax(positive[row]))
-            worst = float(np.max(negative[row])) if negative is not None else -1.0
+            closest = int(np.argmax(negative[row])) if negative is not None else -1
+            worst = float(negative[row, closest]) if negative is not None else -1.0
             out.append(
                 Vote(
                     symptom=self._symptoms[best],
@@ -198,6 +200,7 @@ class SecondOpinion:
                     negative=worst,
                     piece=piece,
                     nearest=self.bank.positives[best][1],
+                    look_alike=self.bank.negatives[closest][0] if closest >= 0 else "",
                 )
             )
         return out

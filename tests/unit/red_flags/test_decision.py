@@ -70,3 +70,21 @@ def test_context_lowers_a_vote(tables: Tables) -> None:
     score = decision.FLAG_SCORE + 0.1
     assessment = judge("my eyelid drooped years ago", tables, score, 0.0)
     assert level_or_ask(assessment) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike", "risk"),
+    [
+        ("Can Botox make my eyelid droop?", decision.RISK_LOOK_ALIKE, True),
+        ("my eyelid droops, like my friend's did", decision.RISK_LOOK_ALIKE, False),  # no question
+        ("Can Botox make my eyelid droop?", "negation", False),  # closer to a denial
+    ],
+)
+def test_a_question_closest_to_a_risk_question_is_one(
+    tables: Tables, text: str, look_alike: str, risk: bool
+) -> None:
+    piece = pieces(text)[0]
+    score = decision.ASK_SCORE + 0.05
+    vote = Vote("drooping_eyelids", score, score + 0.02, piece, "my eyelid droops", look_alike)
+    assessment = decide(text, NOTHING, [vote], tables, LEVELS, ORDER)
+    assert assessment.risk_question is risk and not assessment.fired
