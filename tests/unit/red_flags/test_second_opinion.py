@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Mapping, Sequence
 
 import numpy as np
 
@@ -98,8 +98,8 @@ def test_a_piece_nearer_an_ordinary_question_loses_its_margin() -> None:
 class CountingEncoder(TableEncoder):
     """A TableEncoder that counts the texts it was asked to embed."""
 
-    def __init__(self, table: Dict[str, Sequence[float]]) -> None:
-        super().__init__(table)
+    def __init__(self, table: Mapping[str, Sequence[float]]) -> None:
+        super().__init__(dict(table))
         self.encoded = 0
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
