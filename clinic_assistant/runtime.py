@@ -27,12 +27,16 @@ only the rows that are new since the last turn (:func:`_incremental_sql_store`,
 place; :func:`clinic_assistant.servers.rasa_server` starts the server that way.
 Training and ``rasa test`` are unchanged (they do not call this).
 
-Tried and dropped (bench/report/lean_server.md): loading DIET and the
-ResponseSelector adds 205 and 472 MB of resident memory, for 15 and 61 MB of
-weights: Rasa builds them by training one example (``RasaModel.load``), which
-leaves Adam's slot variables (30 and 123 MB) and the training graph in memory.
-Building them by a prediction instead, done naively, left the trained weights
-unrestored and changed every prediction (caught by ``bench/parse_dump.py``).
+DIET and the ResponseSelector are built without an optimizer (:func:`_lean_tf_models`):
+Rasa builds them by training one example (``RasaModel.load``), which leaves Adam's
+slot variables and the training graph in memory. Measured in process after
+``Agent.load`` and three parses: 1,525 -> 1,070 MiB resident (1,220 -> 768 MiB
+anonymous); loading the two models adds 232 + 581 -> 91 + 150 MiB and takes
+6.2 + 4.6 -> 3.1 + 0.6 s. Every parse of ``bench/parse_dump.py`` is byte-identical.
+An earlier attempt, building them by a prediction before reading the weights,
+changed every parse; a prediction caches the label embeddings computed from the
+weights as they are then (not yet restored), and creates neither the loss layers
+nor their variables, which is the likely cause.
 """
 
 from __future__ import annotations
@@ -69,7 +73,80 @@ def install() -> None:
     _recent_policy_input()
     _incremental_sql_store()
     _warm_start()
+    _lean_tf_models()
     _installed = True
+
+
+def _lean_tf_models() -> None:
+    """DIET and the ResponseSelector are built without an optimizer (:func:`lean_load`).
+
+    Rasa's ``RasaModel.load`` builds a model's variables by training it on one
+    example (``compile(Adam)`` + ``fit``) before reading the trained weights: that
+    leaves Adam's slot variables (twice the weights) and the traced training graph
+    in memory for as long as the model lives, and freeing them afterwards does not
+    work (the checkpoint and Keras's compile state still hold them). Loading for
+    fine-tuning (``finetune_mode``) still goes to Rasa's own code, which needs the
+    optimizer.
+    """
+    from rasa.utils.tensorflow.models import RasaModel
+
+    original = RasaModel.load.__func__  # type: ignore[attr-defined]
+
+    def load(
+        cls: type,
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        if finetune_mode:
+            args = (model_file_name, model_data_example, predict_data_example, True, *args)
+            return original(cls, *args, **kwargs)
+        example = predict_data_example
+        return lean_load(cls, model_file_name, model_data_example, example, *args, **kwargs)
+
+    RasaModel.load = classmethod(load)  # type: ignore[method-assign,assignment]
+
+
+def lean_load(
+    model_class: type,
+    model_file_name: str,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """A Rasa TensorFlow model with its trained weights, built without training it.
+
+    The variables are created by one eager call of the model's own training loss on
+    the same one-example batch Rasa trains on (the same code path as ``fit``'s
+    step, so the same layers, loss layers included, at the same object paths), but
+    without a gradient tape, an optimizer or a ``tf.function``. Then the checkpoint
+    is read, and every variable of the model must have been found in it
+    (``assert_existing_objects_matched``); the checkpoint's other entries, the
+    optimizer's, are not read (``expect_partial``). The prediction after that, as
+    in Rasa, traces the prediction graph and computes the label embeddings from the
+    restored weights. That the checkpoint has no other entries and that every one is
+    restored exactly is checked by ``tests/unit/test_runtime.py`` (on the trained
+    model too); that every parse is unchanged, by ``bench/parse_dump.py``.
+    """
+    from rasa.utils.tensorflow.constants import RUN_EAGERLY
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+
+    model = model_class(*args, **kwargs)
+    model.run_eagerly = kwargs.get("config", {}).get(RUN_EAGERLY)
+    batch_in = RasaBatchDataGenerator(model_data_example, batch_size=1)[0][0]
+    model._training = True  # as in train_step: the variables of training's path
+    model.batch_loss(batch_in)
+    model._training = None
+    status = model.load_weights(model_file_name)
+    status.assert_existing_objects_matched()
+    status.expect_partial()
+    if predict_data_example:
+        model.run_inference(predict_data_example)
+    return model
 
 
 #: What the server reads once after loading the model, before it takes messages.
