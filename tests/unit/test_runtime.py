@@ -7,7 +7,7 @@ by ``bench/parse_dump.py`` (a trained model is needed; see bench/report/lean_ser
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import pytest
 from rasa.core.tracker_store import InMemoryTrackerStore
@@ -220,7 +220,7 @@ def test_the_trained_models_get_every_weight_of_their_checkpoint(
 
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make setup` (or `make test`) first")
-    checked = []
+    checked: List[str] = []
     lean_load = runtime.lean_load
 
     def checking_load(model_class: type, model_file_name: str, *args: Any, **kwargs: Any) -> Any:
