@@ -137,6 +137,8 @@ def short_answer(text: str, tables: Tables) -> Optional[str]:
         return None
     if contains(words, tables["all_clear"]):
         return ALL_CLEAR
+    if is_question(text, words, tables):
+        return None  # "is it at the hospital or the clinic": asked, not told
     if not contains(words, tables["not_yet"]) and (
         (contains(words, tables["help_people"]) and contains(words, tables["help_here"]))
         or _at_place(words, tables)

@@ -157,6 +157,7 @@ def test_language(tables: Tables, text: str, language: str) -> None:
         ("the ambulance is not here yet", None),
         ("the ambulance will be here soon", None),
         ("my husband is driving me to the hospital", None),
+        ("is it at the hospital or the clinic", None),  # a question, not an arrival
         # The clinic reached: ends an urgent state only (the classifier says so).
         ("I called and spoke to the nurse, they're seeing me this afternoon.", cues.CLINIC_CONTACT),
         ("ya me llamaron de la clinica, voy mañana temprano", cues.CLINIC_CONTACT),
