@@ -321,3 +321,13 @@ async def test_a_reply_to_the_safety_question_that_is_not_a_no_keeps_the_safety_
         "utter_faq/duration", asked_then(UserUttered("no", no["intent"], [], no)), "rest"
     )
     assert message is not None and message["text"].startswith("Duration:")
+
+
+async def test_a_spanish_risk_question_gets_what_to_do_in_spanish(nlg: ClinicNLG) -> None:
+    """The risk answer is the sheet's English text; the safety note after it is Spanish."""
+    risk = {"intent": {"name": "faq", "confidence": 1.0}, "message_language": "es"}
+    message = await nlg.generate("utter_faq/serious_risks", tracker(risk), "rest")
+    assert message is not None
+    answer, note = message["text"].split("\n\n")
+    assert answer.startswith("Rare but serious side effects")
+    assert note.startswith("Si tiene dificultad para respirar") and "llame al 911" in note
