@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -164,6 +165,8 @@ def test_a_replica_killed_mid_load_loses_no_acknowledged_message(
     acknowledged: Dict[str, List[str]] = {s: [] for s in senders}
     failed: Dict[str, List[str]] = {s: [] for s in senders}
     errors: List[str] = []  # the failed requests' error types (never a message text)
+    failed_at: List[float] = []  # when each failed, against the kill (monotonic)
+    killed_at: List[float] = []
     kill_after = threading.Event()
 
     def talk(sender: str) -> None:
@@ -175,6 +178,7 @@ def test_a_replica_killed_mid_load_loses_no_acknowledged_message(
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
                 failed[sender].append(text)
                 errors.append(f"{type(error).__name__}: {getattr(error, 'code', '')}")
+                failed_at.append(time.monotonic())
                 continue
             assert replies, f"an acknowledged message without a reply: {text!r}"
             acknowledged[sender].append(text)
@@ -184,12 +188,18 @@ def test_a_replica_killed_mid_load_loses_no_acknowledged_message(
         kill_after.wait(120)
         victim = cluster.rasa[0].process
         assert victim is not None
+        killed_at.append(time.monotonic())
         os.killpg(victim.pid, signal.SIGKILL)
         for future in futures:
             future.result()
-    total_ok = sum(len(v) for v in acknowledged.values())
-    # At most the ones in flight on the killed replica.
-    assert total_ok >= len(senders) * len(QUESTIONS) - 6, errors
+    # Only what the killed replica held fails: the messages in flight on it, and one
+    # a sender sent while it was being torn down (its port still took connections,
+    # then reset them: measured up to 0.2 s after the kill). HAProxy never replays a
+    # request that reached a replica (it may have been handled), so those fail; every
+    # later message goes to the other replica.
+    since_kill = [round(at - killed_at[0], 2) for at in failed_at]
+    assert all(0 <= t < 3 for t in since_kill), (since_kill, errors)
+    assert all(len(texts) <= 2 for texts in failed.values()), (since_kill, errors)
     for sender in senders:
         stored = turns(database, sender)
         texts = [text for text, _ in stored]
