@@ -143,18 +143,23 @@ async def test_the_safety_question_without_an_answer_is_line_and_question(
     assert "call 911 now" in line and question.endswith("now?")
 
 
-def escalated(*later: Any) -> DialogueStateTracker:
-    """A session escalated at the emergency level, then ``later`` events."""
+def escalated_at(level: str, *later: Any) -> DialogueStateTracker:
+    """A session escalated at ``level``, then ``later`` events."""
     from rasa.shared.core.events import ActionExecuted, BotUttered
 
-    flagged = {"intent": {"name": "red_flag_emergency", "confidence": 1.0}}
+    flagged = {"intent": {"name": f"red_flag_{level}", "confidence": 1.0}}
     events = [
         ActionExecuted("action_session_start"),
-        UserUttered("my son can't breathe", flagged["intent"], [], flagged),
-        BotUttered("call 911", {"custom": {"escalation": {"level": "emergency", "symptoms": []}}}),
+        UserUttered("it started today", flagged["intent"], [], flagged),
+        BotUttered("call", {"custom": {"escalation": {"level": level, "symptoms": []}}}),
         *later,
     ]
     return DialogueStateTracker.from_events("unit", events)
+
+
+def escalated(*later: Any) -> DialogueStateTracker:
+    """A session escalated at the emergency level, then ``later`` events."""
+    return escalated_at("emergency", *later)
 
 
 async def test_an_escalated_session_repeats_the_instruction_first(nlg: ClinicNLG) -> None:
@@ -236,20 +241,6 @@ async def test_spanish_messages_get_spanish_instructions_and_notices(nlg: Clinic
     assert english is not None and english["text"].startswith("This could be")
 
 
-def escalated_at(level: str, *later: Any) -> DialogueStateTracker:
-    """A session escalated at ``level``, then ``later`` events."""
-    from rasa.shared.core.events import ActionExecuted, BotUttered
-
-    flagged = {"intent": {"name": f"red_flag_{level}", "confidence": 1.0}}
-    events = [
-        ActionExecuted("action_session_start"),
-        UserUttered("it started today", flagged["intent"], [], flagged),
-        BotUttered("call", {"custom": {"escalation": {"level": level, "symptoms": []}}}),
-        *later,
-    ]
-    return DialogueStateTracker.from_events("unit", events)
-
-
 async def test_reaching_the_clinic_ends_an_urgent_state_but_not_an_emergency(
     nlg: ClinicNLG,
 ) -> None:
@@ -262,28 +253,21 @@ async def test_reaching_the_clinic_ends_an_urgent_state_but_not_an_emergency(
     question = {"intent": {"name": "faq", "confidence": 0.9}}
     said = UserUttered("I called the clinic, they see me at 3", called["intent"], [], called)
 
+    def next_turn(level: str) -> DialogueStateTracker:
+        """Escalated at ``level``, "I called the clinic" answered, then a question."""
+        later = UserUttered("how long?", question["intent"], [], question)
+        return escalated_at(level, said, BotUttered("reply"), later)
+
     message = await nlg.generate("utter_all_clear", escalated_at("urgent", said), "rest")
     assert message is not None and message["text"].startswith("I'm glad")
-    after = escalated_at(
-        "urgent",
-        said,
-        BotUttered("glad"),
-        UserUttered("how long?", question["intent"], [], question),
-    )
-    message = await nlg.generate("utter_faq/duration", after, "rest")
+    message = await nlg.generate("utter_faq/duration", next_turn("urgent"), "rest")
     assert message is not None and message["text"].startswith("Duration:")
 
     # An emergency is for 911: the reminder alone, no "I'm glad", and it stays.
     message = await nlg.generate("utter_all_clear", escalated_at("emergency", said), "rest")
     assert message is not None and "call 911 now" in message["text"].lower()
     assert "glad" not in message["text"]
-    after = escalated_at(
-        "emergency",
-        said,
-        BotUttered("reminder"),
-        UserUttered("how long?", question["intent"], [], question),
-    )
-    message = await nlg.generate("utter_faq/duration", after, "rest")
+    message = await nlg.generate("utter_faq/duration", next_turn("emergency"), "rest")
     assert message is not None and "call 911 now" in message["text"].lower()
 
 
